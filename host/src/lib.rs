@@ -1,0 +1,1 @@
+//! ibkr-mcp host library.
