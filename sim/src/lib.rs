@@ -10,4 +10,6 @@
 //! - `admin`: fault injection and state inspection (in-process handle and HTTP).
 
 pub mod api;
+pub mod proto;
+pub mod wire;
 pub mod world;
