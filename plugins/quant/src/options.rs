@@ -703,3 +703,150 @@ mod tests {
         assert!(Strategy::parse("iron condor").is_err());
     }
 }
+
+/// Standard normal cumulative distribution (Abramowitz & Stegun 26.2.17, |error| < 7.5e-8).
+pub fn norm_cdf(x: f64) -> f64 {
+    if x < 0.0 {
+        return 1.0 - norm_cdf(-x);
+    }
+    let t = 1.0 / (1.0 + 0.231_641_9 * x);
+    let poly = t
+        * (0.319_381_530
+            + t * (-0.356_563_782
+                + t * (1.781_477_937 + t * (-1.821_255_978 + t * 1.330_274_429))));
+    let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    1.0 - pdf * poly
+}
+
+/// Black-Scholes price of a European option (no dividends).
+///
+/// `t` in years, `rate` and `vol` annualised (continuous compounding).
+pub fn black_scholes(right: Right, spot: f64, strike: f64, t: f64, rate: f64, vol: f64) -> f64 {
+    if t <= 0.0 || vol <= 0.0 {
+        return match right {
+            Right::Call => (spot - strike).max(0.0),
+            Right::Put => (strike - spot).max(0.0),
+        };
+    }
+    let (d1, d2) = d1_d2(spot, strike, t, rate, vol);
+    let df = (-rate * t).exp();
+    match right {
+        Right::Call => spot * norm_cdf(d1) - strike * df * norm_cdf(d2),
+        Right::Put => strike * df * norm_cdf(-d2) - spot * norm_cdf(-d1),
+    }
+}
+
+fn d1_d2(spot: f64, strike: f64, t: f64, rate: f64, vol: f64) -> (f64, f64) {
+    let sq = vol * t.sqrt();
+    let d1 = ((spot / strike).ln() + (rate + 0.5 * vol * vol) * t) / sq;
+    (d1, d1 - sq)
+}
+
+/// Black-Scholes delta (call in [0, 1], put in [-1, 0]).
+pub fn bs_delta(right: Right, spot: f64, strike: f64, t: f64, rate: f64, vol: f64) -> f64 {
+    if t <= 0.0 || vol <= 0.0 {
+        return match right {
+            Right::Call => f64::from(u8::from(spot > strike)),
+            Right::Put => -f64::from(u8::from(spot < strike)),
+        };
+    }
+    let (d1, _) = d1_d2(spot, strike, t, rate, vol);
+    match right {
+        Right::Call => norm_cdf(d1),
+        Right::Put => norm_cdf(d1) - 1.0,
+    }
+}
+
+/// Implied volatility by bisection in [0.1%, 500%]; `None` when the price is outside the
+/// no-arbitrage range.
+pub fn implied_vol(
+    right: Right,
+    price: f64,
+    spot: f64,
+    strike: f64,
+    t: f64,
+    rate: f64,
+) -> Option<f64> {
+    if t <= 0.0 || price <= 0.0 {
+        return None;
+    }
+    let (mut lo, mut hi) = (0.001, 5.0);
+    let f = |v: f64| black_scholes(right, spot, strike, t, rate, v) - price;
+    if f(lo) > 0.0 || f(hi) < 0.0 {
+        return None;
+    }
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if f(mid) > 0.0 {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+        if hi - lo < 1e-7 {
+            break;
+        }
+    }
+    Some(0.5 * (lo + hi))
+}
+
+/// Fills `delta` and `implied_vol` of chain quotes that lack them, from their mid prices.
+pub fn fill_greeks(chain: &mut [OptionQuote], spot: f64, rate: f64) {
+    for q in chain.iter_mut() {
+        if q.delta.is_some() {
+            continue;
+        }
+        let t = (q.dte.max(1) as f64) / 365.0;
+        let iv = q.implied_vol.or_else(|| {
+            q.mid()
+                .and_then(|m| implied_vol(q.right, m, spot, q.strike, t, rate))
+        });
+        if let Some(v) = iv {
+            q.implied_vol = Some(v);
+            q.delta = Some(bs_delta(q.right, spot, q.strike, t, rate, v));
+        }
+    }
+}
+
+#[cfg(test)]
+mod bs_tests {
+    use super::*;
+
+    #[test]
+    fn black_scholes_reference_values() {
+        // Hull's textbook case: S = K = 100, r = 5%, sigma = 20%, T = 1.
+        let c = black_scholes(Right::Call, 100.0, 100.0, 1.0, 0.05, 0.2);
+        let p = black_scholes(Right::Put, 100.0, 100.0, 1.0, 0.05, 0.2);
+        assert!((c - 10.4506).abs() < 1e-3, "{c}");
+        assert!((p - 5.5735).abs() < 1e-3, "{p}");
+        // Put-call parity: C - P = S - K e^{-rT}.
+        assert!((c - p - (100.0 - 100.0 * (-0.05f64).exp())).abs() < 1e-6);
+        let d = bs_delta(Right::Call, 100.0, 100.0, 1.0, 0.05, 0.2);
+        assert!((d - 0.6368).abs() < 1e-3, "{d}");
+        let dp = bs_delta(Right::Put, 100.0, 100.0, 1.0, 0.05, 0.2);
+        assert!((d - dp - 1.0).abs() < 1e-12);
+        assert!((norm_cdf(0.0) - 0.5).abs() < 1e-7);
+        assert!((norm_cdf(1.96) - 0.975).abs() < 1e-4);
+    }
+
+    #[test]
+    fn implied_vol_round_trip() {
+        let price = black_scholes(Right::Put, 100.0, 95.0, 0.25, 0.03, 0.27);
+        let iv = implied_vol(Right::Put, price, 100.0, 95.0, 0.25, 0.03).unwrap();
+        assert!((iv - 0.27).abs() < 1e-5);
+        assert_eq!(implied_vol(Right::Call, 0.0, 100.0, 95.0, 0.25, 0.03), None);
+        let mut chain = vec![OptionQuote {
+            expiry: "x".into(),
+            dte: 91,
+            strike: 100.0,
+            right: Right::Call,
+            bid: Some(black_scholes(Right::Call, 100.0, 100.0, 91.0 / 365.0, 0.0, 0.2) - 0.01),
+            ask: Some(black_scholes(Right::Call, 100.0, 100.0, 91.0 / 365.0, 0.0, 0.2) + 0.01),
+            last: None,
+            delta: None,
+            implied_vol: None,
+        }];
+        fill_greeks(&mut chain, 100.0, 0.0);
+        assert!((chain[0].implied_vol.unwrap() - 0.2).abs() < 1e-4);
+        assert!((chain[0].delta.unwrap() - 0.5199).abs() < 1e-3);
+    }
+}
