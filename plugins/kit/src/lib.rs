@@ -1,0 +1,200 @@
+//! Helpers shared by the bundled plugins: reading live data through the host API in the shapes
+//! the `quant` crate wants, converting errors, and rendering markdown.
+
+use ibkr_plugin_sdk::prelude::*;
+use ibkr_plugin_sdk::{Position, Quote};
+use quant::QuantError;
+use quant::indicators::Ohlc;
+
+/// Converts an analytics error into the WIT error.
+pub fn q_err(e: QuantError) -> Error {
+    match e {
+        QuantError::InvalidInput(m) => Error::InvalidArgument(m),
+        other => Error::Failed(other.to_string()),
+    }
+}
+
+/// Best price of a quote: last, else mid of bid/ask, else the previous close.
+pub fn quote_price(q: &Quote) -> Option<f64> {
+    let pos = |x: Option<f64>| x.filter(|v| v.is_finite() && *v > 0.0);
+    pos(q.last)
+        .or_else(|| match (pos(q.bid), pos(q.ask)) {
+            (Some(b), Some(a)) => Some((a + b) / 2.0),
+            _ => None,
+        })
+        .or_else(|| pos(q.close))
+}
+
+/// Live price of a stock; `failed` when the quote has no usable price.
+pub fn stock_price(symbol: &str) -> Result<f64, Error> {
+    let q = market_data::quote(&Contract::stock(symbol))?;
+    quote_price(&q).ok_or_else(|| Error::failed(format!("no price available for {symbol}")))
+}
+
+/// Daily bars of a stock over the last `days` calendar days.
+pub fn daily_bars(symbol: &str, days: u32) -> Result<Vec<Bar>, Error> {
+    let bars = market_data::daily_bars(&Contract::stock(symbol), days)?;
+    if bars.is_empty() {
+        return Err(Error::failed(format!("no historical bars for {symbol}")));
+    }
+    Ok(bars)
+}
+
+/// Close prices of bars.
+pub fn closes(bars: &[Bar]) -> Vec<f64> {
+    bars.iter().map(|b| b.close).collect()
+}
+
+/// OHLC records of bars.
+pub fn ohlc(bars: &[Bar]) -> Vec<Ohlc> {
+    bars.iter()
+        .map(|b| Ohlc {
+            open: b.open,
+            high: b.high,
+            low: b.low,
+            close: b.close,
+        })
+        .collect()
+}
+
+/// Non-zero stock/ETF positions.
+pub fn stock_positions(account: Option<&str>) -> Result<Vec<Position>, Error> {
+    Ok(account::positions(account)?
+        .into_iter()
+        .filter(|p| p.quantity != 0.0 && p.contract.sec_type == SecType::Stock)
+        .collect())
+}
+
+/// Price of a position: the portfolio's market price, else market value / quantity, else a
+/// live quote.
+pub fn position_price(p: &Position) -> Result<f64, Error> {
+    if let Some(px) = p.market_price.filter(|x| *x > 0.0) {
+        return Ok(px);
+    }
+    if let Some(mv) = p.market_value.filter(|_| p.quantity != 0.0) {
+        let px = mv / p.quantity;
+        if px > 0.0 {
+            return Ok(px);
+        }
+    }
+    stock_price(&p.contract.symbol)
+}
+
+/// Cash balance from the account summary (TotalCashValue).
+pub fn summary_cash(s: &ibkr_plugin_sdk::AccountSummary) -> f64 {
+    s.total_cash
+        .or_else(|| {
+            s.values
+                .iter()
+                .find(|v| v.tag == "TotalCashValue")
+                .and_then(|v| v.value.parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+/// Reads an optional string field.
+pub fn opt_str<'a>(input: &'a Value, key: &str) -> Option<&'a str> {
+    input
+        .get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// Formats a currency amount with thousands separators: `12,345.67`.
+pub fn money(x: f64) -> String {
+    let neg = x < 0.0;
+    let cents = (x.abs() * 100.0).round() as u64;
+    let (int, frac) = (cents / 100, cents % 100);
+    let digits = int.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{}{out}.{frac:02}", if neg { "-" } else { "" })
+}
+
+/// Formats a fraction as a percentage with `decimals` places: `0.1234` -> `12.34%`.
+pub fn pct(x: f64, decimals: usize) -> String {
+    format!("{:.*}%", decimals, x * 100.0)
+}
+
+/// A markdown table.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("| {} |\n", headers.join(" | ")));
+    s.push_str(&format!(
+        "|{}\n",
+        headers.iter().map(|_| "---|").collect::<String>()
+    ));
+    for r in rows {
+        s.push_str(&format!("| {} |\n", r.join(" | ")));
+    }
+    s
+}
+
+/// Parses target weights from JSON (`{"VTI": 0.6}` or `[{"symbol": "VTI", "weight": 0.6}]`)
+/// or text (`VTI:60,TLT:40` / `VTI=0.6 TLT=0.4`). Percentages summing to ~100 are scaled to 1.
+pub fn parse_targets(v: &Value) -> Result<std::collections::BTreeMap<String, f64>, Error> {
+    let mut out = std::collections::BTreeMap::new();
+    match v {
+        Value::Object(m) => {
+            for (k, w) in m {
+                let w = w
+                    .as_f64()
+                    .ok_or_else(|| Error::invalid(format!("target for {k} must be a number")))?;
+                out.insert(k.trim().to_ascii_uppercase(), w);
+            }
+        }
+        Value::Array(items) => {
+            for it in items {
+                let s = it.get("symbol").and_then(Value::as_str);
+                let w = it.get("weight").and_then(Value::as_f64);
+                match (s, w) {
+                    (Some(s), Some(w)) => {
+                        out.insert(s.trim().to_ascii_uppercase(), w);
+                    }
+                    _ => return Err(Error::invalid("targets items need symbol and weight")),
+                }
+            }
+        }
+        Value::String(text) => {
+            for part in text
+                .split([',', ';', ' ', '\n'])
+                .filter(|p| !p.trim().is_empty())
+            {
+                let (s, w) = part.split_once([':', '=']).ok_or_else(|| {
+                    Error::invalid(format!("bad target `{part}`, use SYMBOL:WEIGHT"))
+                })?;
+                let w: f64 = w
+                    .trim()
+                    .trim_end_matches('%')
+                    .parse()
+                    .map_err(|_| Error::invalid(format!("bad weight in `{part}`")))?;
+                out.insert(s.trim().to_ascii_uppercase(), w);
+            }
+        }
+        _ => {
+            return Err(Error::invalid(
+                "targets must be an object, a list or a string",
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::invalid("targets is empty"));
+    }
+    let sum: f64 = out.values().sum();
+    if sum > 1.5 && (sum - 100.0).abs() < 1.0 {
+        for w in out.values_mut() {
+            *w /= 100.0;
+        }
+    }
+    Ok(out)
+}
+
+/// Wraps a markdown report and structured data into one workflow output.
+pub fn report(markdown: String, data: Value) -> Value {
+    json!({ "report": markdown, "data": data })
+}
