@@ -850,3 +850,52 @@ mod bs_tests {
         assert!((chain[0].delta.unwrap() - 0.5199).abs() < 1e-3);
     }
 }
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = month as i64;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYYMMDD` into days since the epoch; a monthly `YYYYMM` expiry is approximated by
+/// the 15th of the month.
+pub fn parse_expiry_days(expiry: &str) -> Result<i64> {
+    let s = expiry.trim();
+    let num = |r: std::ops::Range<usize>| -> Result<i64> {
+        s.get(r)
+            .and_then(|x| x.parse::<i64>().ok())
+            .ok_or_else(|| crate::QuantError::InvalidInput(format!("bad expiry {expiry:?}")))
+    };
+    let (y, m) = (num(0..4)?, num(4..6)?);
+    let d = if s.len() >= 8 { num(6..8)? } else { 15 };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return invalid(format!("bad expiry {expiry:?}"));
+    }
+    Ok(days_from_civil(y, m as u32, d as u32))
+}
+
+/// Calendar days from `today` (days since the epoch) to the expiry.
+pub fn days_to_expiry(expiry: &str, today: i64) -> Result<i64> {
+    Ok(parse_expiry_days(expiry)? - today)
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn civil_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2026, 11, 21), 20_778);
+        assert_eq!(days_to_expiry("20261218", 20_778).unwrap(), 27);
+        assert_eq!(days_to_expiry("202612", 20_778).unwrap(), 24);
+        assert!(parse_expiry_days("2026").is_err());
+        assert!(parse_expiry_days("20261340").is_err());
+    }
+}
