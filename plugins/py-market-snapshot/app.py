@@ -1,8 +1,9 @@
 """py_market_snapshot: a read-only ibkr-mcp plugin written in Python.
 
 It proves the `ibkr:plugin` WIT package is language-neutral: componentize-py generates the
-bindings from `wit/` and packs this module (plus a Python interpreter) into a component for the
-`analysis-plugin` world. Only the `market-data` capability is used.
+bindings from `wit/world.wit` (a world importing only `host` and `market-data` from the
+repository's `ibkr:plugin` package) and packs this module plus a Python interpreter into a
+component. WASI imports are stubbed, so the component imports nothing but `ibkr:plugin`.
 """
 
 import json

@@ -11,4 +11,6 @@ if [ ! -x "$venv/bin/componentize-py" ]; then
 fi
 mkdir -p "$out"
 cd "$here"
-"$venv/bin/componentize-py" -d "$root/wit" -w analysis-plugin componentize app -o "$out/py_market_snapshot.wasm"
+# Own world (wit/world.wit): imports only host + market-data. --stub-wasi replaces every WASI
+# import of the Python runtime with a no-op, so the component imports nothing but `ibkr:plugin`.
+"$venv/bin/componentize-py" -d "$here/wit" -w market-snapshot componentize --stub-wasi app -o "$out/py_market_snapshot.wasm"
