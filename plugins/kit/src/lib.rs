@@ -198,3 +198,53 @@ pub fn parse_targets(v: &Value) -> Result<std::collections::BTreeMap<String, f64
 pub fn report(markdown: String, data: Value) -> Value {
     json!({ "report": markdown, "data": data })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_from_every_shape() {
+        let t = parse_targets(&json!({"vti": 0.6, "TLT": 0.4})).unwrap();
+        assert_eq!(t["VTI"], 0.6);
+        let t = parse_targets(&json!([{"symbol": "SPY", "weight": 1.0}])).unwrap();
+        assert_eq!(t["SPY"], 1.0);
+        let t = parse_targets(&json!("VTI:60, TLT:30,BND=10%")).unwrap();
+        assert!((t["VTI"] - 0.6).abs() < 1e-12);
+        assert!((t["BND"] - 0.1).abs() < 1e-12);
+        assert!(parse_targets(&json!("VTI")).is_err());
+        assert!(parse_targets(&json!({})).is_err());
+        assert!(parse_targets(&json!(3)).is_err());
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(money(1_234_567.891), "1,234,567.89");
+        assert_eq!(money(-12.5), "-12.50");
+        assert_eq!(money(999.999), "1,000.00");
+        assert_eq!(pct(0.12345, 2), "12.35%");
+        let t = table(&["A", "B"], &[vec!["1".into(), "2".into()]]);
+        assert_eq!(t, "| A | B |\n|---|---|\n| 1 | 2 |\n");
+    }
+
+    #[test]
+    fn quote_prices() {
+        let mut q = Quote {
+            contract: Contract::stock("X"),
+            bid: Some(9.0),
+            ask: Some(11.0),
+            last: None,
+            close: Some(8.0),
+            bid_size: None,
+            ask_size: None,
+            volume: None,
+            timestamp_ms: 0,
+        };
+        assert_eq!(quote_price(&q), Some(10.0));
+        q.last = Some(10.5);
+        assert_eq!(quote_price(&q), Some(10.5));
+        q.last = None;
+        q.ask = None;
+        assert_eq!(quote_price(&q), Some(8.0));
+    }
+}
