@@ -848,9 +848,7 @@ pub fn encode_response(resp: &Response, out: &mut Vec<u8>) {
                 strikes: strikes.clone(),
             },
         ),
-        Response::SecDefOptParamsEnd { req_id } => {
-            put(out, SEC_DEF_OPT_PARAM_END, &req(*req_id))
-        }
+        Response::SecDefOptParamsEnd { req_id } => put(out, SEC_DEF_OPT_PARAM_END, &req(*req_id)),
         Response::TickReqParams {
             req_id,
             min_tick,
@@ -1290,9 +1288,11 @@ pub fn encode_response(resp: &Response, out: &mut Vec<u8>) {
                 originating_exch: st(origin_exchange),
             },
         ),
-        Response::ScannerParameters { xml } => {
-            put(out, SCANNER_PARAMETERS, &pb::ScannerParameters { xml: st(xml) })
-        }
+        Response::ScannerParameters { xml } => put(
+            out,
+            SCANNER_PARAMETERS,
+            &pb::ScannerParameters { xml: st(xml) },
+        ),
         Response::ScannerData { req_id, rows } => put(
             out,
             SCANNER_DATA,
@@ -1425,6 +1425,11 @@ mod tests {
             &mut out,
         );
         // len(4) + id(4) + tag(1) + 10-byte varint for -1.
-        assert_eq!(&out[8..19], &[0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+        assert_eq!(
+            &out[8..19],
+            &[
+                0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+            ]
+        );
     }
 }
