@@ -117,24 +117,94 @@ pub mod in_ids {
 }
 
 /// Per-connection protobuf codec.
+///
+/// Remembers which historical-data requests ask for daily (or longer) bars: TWS renders those
+/// bar dates as `yyyymmdd` whatever the request's `formatDate`, intraday bars as epoch seconds.
 #[derive(Debug)]
 pub struct ProtoCodec {
     server_version: i32,
+    daily_hist: std::cell::RefCell<std::collections::HashMap<api::ReqId, bool>>,
 }
 
 impl ProtoCodec {
     pub fn new(server_version: i32) -> Self {
-        Self { server_version }
+        Self {
+            server_version,
+            daily_hist: Default::default(),
+        }
     }
+
+    fn bar_style(&self, req_id: api::ReqId) -> BarStyle {
+        match self.daily_hist.borrow().get(&req_id) {
+            Some(true) => BarStyle::Daily,
+            Some(false) => BarStyle::Intraday,
+            None => BarStyle::Guess,
+        }
+    }
+}
+
+/// Whether a bar size setting ("1 day", "1 week", "1 month", "5 mins") means daily-or-longer bars.
+pub fn is_daily_bar_size(bar_size: &str) -> bool {
+    let b = bar_size.trim().to_ascii_lowercase();
+    ["day", "week", "month"].iter().any(|u| b.contains(u))
 }
 
 impl Codec for ProtoCodec {
     fn decode(&mut self, frame: &[u8]) -> Result<Request, DecodeError> {
-        decode_request(frame)
+        let req = decode_request(frame)?;
+        match &req {
+            Request::ReqHistoricalData {
+                req_id, bar_size, ..
+            } => {
+                let mut m = self.daily_hist.borrow_mut();
+                if m.len() > 10_000 {
+                    m.clear();
+                }
+                m.insert(*req_id, is_daily_bar_size(bar_size));
+            }
+            Request::CancelHistoricalData { req_id } => {
+                self.daily_hist.borrow_mut().remove(req_id);
+            }
+            _ => {}
+        }
+        Ok(req)
     }
 
     fn encode(&self, resp: &Response, out: &mut Vec<u8>) {
-        encode_response(resp, out);
+        match resp {
+            Response::HistoricalData {
+                req_id,
+                bars,
+                format_date,
+            } => put(
+                out,
+                in_ids::HISTORICAL_DATA,
+                &pb::HistoricalData {
+                    req_id: Some(*req_id),
+                    historical_data_bars: bars
+                        .iter()
+                        .map(|b| bar_to_pb(b, *format_date, self.bar_style(*req_id)))
+                        .collect(),
+                },
+            ),
+            Response::HistoricalDataUpdate {
+                req_id,
+                bar,
+                format_date,
+            } => put(
+                out,
+                in_ids::HISTORICAL_DATA_UPDATE,
+                &pb::HistoricalDataUpdate {
+                    req_id: Some(*req_id),
+                    historical_data_bar: Some(bar_to_pb(
+                        bar,
+                        *format_date,
+                        self.bar_style(*req_id),
+                    )),
+                },
+            ),
+            other => encode_response(other, out),
+        }
     }
 
     fn server_version(&self) -> i32 {
@@ -706,11 +776,26 @@ fn order_state_to_pb(s: &api::OrderState) -> pb::OrderState {
     }
 }
 
-/// Render a bar time: `yyyymmdd` for bars at 00:00 UTC (daily and longer bars; see
-/// [`api::Bar`]), else epoch seconds (`format_date` 2) or `yyyymmdd hh:mm:ss` (1).
-pub fn bar_date(time: i64, format_date: i32) -> String {
+/// How to render bar dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BarStyle {
+    /// Daily or longer bars: `yyyymmdd`.
+    Daily,
+    /// Intraday bars: epoch seconds (`format_date` 2) or `yyyymmdd hh:mm:ss` (1).
+    Intraday,
+    /// Request unknown (stateless encoding): bars at 00:00 UTC are taken as daily.
+    Guess,
+}
+
+/// Render a bar time (epoch seconds of the bar start) per `style` and `format_date`.
+pub fn bar_date(time: i64, format_date: i32, style: BarStyle) -> String {
     let dt = chrono::DateTime::from_timestamp(time, 0).unwrap_or_default();
-    if time.rem_euclid(86_400) == 0 {
+    let daily = match style {
+        BarStyle::Daily => true,
+        BarStyle::Intraday => false,
+        BarStyle::Guess => time.rem_euclid(86_400) == 0,
+    };
+    if daily {
         dt.format("%Y%m%d").to_string()
     } else if format_date == 2 {
         time.to_string()
@@ -719,9 +804,9 @@ pub fn bar_date(time: i64, format_date: i32) -> String {
     }
 }
 
-fn bar_to_pb(b: &api::Bar, format_date: i32) -> pb::HistoricalDataBar {
+fn bar_to_pb(b: &api::Bar, format_date: i32, style: BarStyle) -> pb::HistoricalDataBar {
     pb::HistoricalDataBar {
-        date: Some(bar_date(b.time, format_date)),
+        date: Some(bar_date(b.time, format_date, style)),
         open: Some(b.open),
         high: Some(b.high),
         low: Some(b.low),
@@ -740,7 +825,8 @@ fn put<M: Message>(out: &mut Vec<u8>, id: i32, m: &M) {
     });
 }
 
-/// Append the frame(s) for one response.
+/// Append the frame(s) for one response (stateless: historical bar dates use
+/// [`BarStyle::Guess`]; [`ProtoCodec`] knows the request's bar size).
 pub fn encode_response(resp: &Response, out: &mut Vec<u8>) {
     use in_ids::*;
     let st = |v: &str| Some(v.to_string());
@@ -971,7 +1057,10 @@ pub fn encode_response(resp: &Response, out: &mut Vec<u8>) {
             HISTORICAL_DATA,
             &pb::HistoricalData {
                 req_id: Some(*req_id),
-                historical_data_bars: bars.iter().map(|b| bar_to_pb(b, *format_date)).collect(),
+                historical_data_bars: bars
+                    .iter()
+                    .map(|b| bar_to_pb(b, *format_date, BarStyle::Guess))
+                    .collect(),
             },
         ),
         Response::HistoricalDataEnd { req_id, start, end } => put(
@@ -992,7 +1081,7 @@ pub fn encode_response(resp: &Response, out: &mut Vec<u8>) {
             HISTORICAL_DATA_UPDATE,
             &pb::HistoricalDataUpdate {
                 req_id: Some(*req_id),
-                historical_data_bar: Some(bar_to_pb(bar, *format_date)),
+                historical_data_bar: Some(bar_to_pb(bar, *format_date, BarStyle::Guess)),
             },
         ),
         Response::HeadTimestamp {
