@@ -111,7 +111,10 @@ pub struct ContractDescription {
     pub derivative_sec_types: Vec<String>,
 }
 
-/// One historical bar. `time` is epoch seconds of the bar start.
+/// One historical bar. `time` is epoch seconds of the bar start. Bars of one day or longer
+/// (`1 day`, `1W`, `1M`) start at 00:00 UTC of their (first) trading date and should be rendered
+/// as `yyyymmdd`; note that intraday bars can also start at 00:00 UTC (24h markets), so codecs
+/// that can should decide from the request's bar size rather than from `time` alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Bar {
     pub time: i64,
@@ -296,6 +299,7 @@ pub mod tick {
 
 /// A decoded client message.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // Short-lived values; boxing would only add allocations.
 pub enum Request {
     /// startApi (71): the first message after the handshake.
     StartApi {

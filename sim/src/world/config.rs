@@ -243,21 +243,11 @@ impl WorldConfig {
                 "at least one account is required".into(),
             ));
         }
-        if !(self.clock_speed >= 0.0) {
+        if self.clock_speed.is_nan() || self.clock_speed < 0.0 {
             return Err(ConfigError::Invalid("clock_speed must be >= 0".into()));
         }
-        if self.start_ms().is_err() {
-            return Err(ConfigError::Invalid(format!(
-                "start_time {:?} is not RFC 3339",
-                self.start_time
-            )));
-        }
-        if self.anchor_day().is_err() {
-            return Err(ConfigError::Invalid(format!(
-                "anchor_date {:?} is not YYYY-MM-DD",
-                self.anchor_date
-            )));
-        }
+        self.start_ms()?;
+        self.anchor_day()?;
         if self.close_offset_ms().is_none() {
             return Err(ConfigError::Invalid("close_time_utc must be HH:MM".into()));
         }
@@ -268,26 +258,36 @@ impl WorldConfig {
     }
 
     /// Start instant in epoch ms, if configured.
-    pub fn start_ms(&self) -> Result<Option<i64>, ()> {
+    pub fn start_ms(&self) -> Result<Option<i64>, ConfigError> {
         match &self.start_time {
             None => Ok(None),
             Some(s) => chrono::DateTime::parse_from_rfc3339(s)
                 .map(|d| Some(d.timestamp_millis()))
-                .map_err(|_| ()),
+                .map_err(|_| ConfigError::Invalid(format!("start_time {s:?} is not RFC 3339"))),
         }
     }
 
     /// Anchor day (days since epoch), if configured.
-    pub fn anchor_day(&self) -> Result<Option<i64>, ()> {
+    pub fn anchor_day(&self) -> Result<Option<i64>, ConfigError> {
         match &self.anchor_date {
             None => Ok(None),
             Some(s) => {
+                let bad = || ConfigError::Invalid(format!("anchor_date {s:?} is not YYYY-MM-DD"));
                 let mut it = s.trim().split('-');
-                let y = it.next().and_then(|v| v.parse::<i64>().ok()).ok_or(())?;
-                let m = it.next().and_then(|v| v.parse::<u32>().ok()).ok_or(())?;
-                let d = it.next().and_then(|v| v.parse::<u32>().ok()).ok_or(())?;
+                let y = it
+                    .next()
+                    .and_then(|v| v.parse::<i64>().ok())
+                    .ok_or_else(bad)?;
+                let m = it
+                    .next()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .ok_or_else(bad)?;
+                let d = it
+                    .next()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .ok_or_else(bad)?;
                 if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-                    return Err(());
+                    return Err(bad());
                 }
                 Ok(Some(super::clock::days_from_civil(y, m, d)))
             }

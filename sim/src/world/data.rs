@@ -373,20 +373,19 @@ impl World {
         if matches!(
             kind,
             AssetKind::Stock | AssetKind::Etf | AssetKind::Future | AssetKind::Option
-        ) {
-            if ts_due {
-                let vol = self.mkt.day_stats_volume(&self.uni, idx, t);
-                out.send(Response::TickSize {
-                    req_id,
-                    tick_type: tt(tick::VOLUME),
-                    size: vol,
-                });
-                out.send(Response::TickString {
-                    req_id,
-                    tick_type: tt(tick::LAST_TIMESTAMP),
-                    value: secs.to_string(),
-                });
-            }
+        ) && ts_due
+        {
+            let vol = self.mkt.day_stats_volume(&self.uni, idx, t);
+            out.send(Response::TickSize {
+                req_id,
+                tick_type: tt(tick::VOLUME),
+                size: vol,
+            });
+            out.send(Response::TickString {
+                req_id,
+                tick_type: tt(tick::LAST_TIMESTAMP),
+                value: secs.to_string(),
+            });
         }
         sub.last_ts_sec = secs;
         if kind == AssetKind::Option && (full || ts_due) {

@@ -138,6 +138,7 @@ struct Builtin {
     avg_volume: f64,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn bi(
     symbol: &'static str,
     con_id: i32,

@@ -704,10 +704,10 @@ impl Market {
             };
             Self::show_price(uni, idx, mid, Show::Trades)
         };
-        if let Some(o) = &inst.option {
-            if !o.call {
-                std::mem::swap(&mut hi, &mut lo);
-            }
+        if let Some(o) = &inst.option
+            && !o.call
+        {
+            std::mem::swap(&mut hi, &mut lo);
         }
         stats.open = map(self, open_l);
         stats.high = map(self, hi);
@@ -850,10 +850,10 @@ impl Market {
                 let t_open = time * 1000;
                 let mut high = conv(self, h, t_close);
                 let mut low = conv(self, l, t_close);
-                if let Some(op) = &inst.option {
-                    if !op.call {
-                        std::mem::swap(&mut high, &mut low);
-                    }
+                if let Some(op) = &inst.option
+                    && !op.call
+                {
+                    std::mem::swap(&mut high, &mut low);
                 }
                 let open = conv(self, o, t_open.max(t_close - 1));
                 let close = conv(self, c, t_close);

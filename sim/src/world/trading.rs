@@ -66,7 +66,7 @@ impl World {
             }
         };
         order.action = action.into();
-        if !(order.total_quantity > 0.0) || !order.total_quantity.is_finite() {
+        if !order.total_quantity.is_finite() || order.total_quantity <= 0.0 {
             self.error(
                 client,
                 order_id,
@@ -254,8 +254,8 @@ impl World {
             return Err(bad("A stop/trigger price is required for this order type."));
         }
         if otype == "TRAIL"
-            && o.aux_price.is_none_or(|p| !(p > 0.0))
-            && o.trailing_percent.is_none_or(|p| !(p > 0.0))
+            && o.aux_price.is_none_or(|p| p.is_nan() || p <= 0.0)
+            && o.trailing_percent.is_none_or(|p| p.is_nan() || p <= 0.0)
         {
             return Err(bad(
                 "A trailing amount or trailing percent is required for TRAIL orders.",
@@ -387,7 +387,8 @@ impl World {
             self.error(client, order_id, code, &msg);
             return;
         }
-        if new.total_quantity < o.filled || !(new.total_quantity > 0.0) {
+        if new.total_quantity < o.filled || new.total_quantity.is_nan() || new.total_quantity <= 0.0
+        {
             self.error(
                 client,
                 order_id,

@@ -1,0 +1,466 @@
+//! Order lifecycle against the world (no sockets: the world is protocol-neutral).
+
+mod world_support;
+
+use tws_sim::api::{ExecutionFilter, Request, Response};
+use world_support::*;
+
+#[test]
+fn attach_sends_accounts_ids_and_farm_notices() {
+    let mut w = world();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(100);
+    w.attach(7, tws_sim::world::Outbox::new(tx.clone()))
+        .unwrap();
+    let mut v = Vec::new();
+    while let Ok(r) = rx.try_recv() {
+        v.push(r);
+    }
+    assert!(
+        matches!(&v[0], Response::ManagedAccounts { accounts } if accounts == &vec!["DU1234567".to_string()])
+    );
+    assert!(matches!(v[1], Response::NextValidId { order_id } if order_id >= 1));
+    let codes: Vec<i32> = errors(&v).iter().map(|e| e.1).collect();
+    assert_eq!(codes, vec![2104, 2106, 2158]);
+    assert!(w.attach(7, tws_sim::world::Outbox::new(tx)).is_err());
+}
+
+#[test]
+fn market_order_fills_and_updates_account() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let before = w.accounts()[0].clone();
+    let (_, ask, _) = snapshot(&mut c, &mut w, 9, stk("AAPL"));
+    let rs = place(
+        &mut c,
+        &mut w,
+        1,
+        stk("AAPL"),
+        order("BUY", 100.0, "MKT", None, None),
+    );
+    assert_eq!(statuses(&rs, 1), vec!["Submitted", "Filled"]);
+    let exec = rs.iter().find_map(|r| match r {
+        Response::ExecDetails {
+            req_id: -1,
+            execution,
+            ..
+        } => Some(execution.clone()),
+        _ => None,
+    });
+    let exec = exec.expect("execDetails");
+    assert_eq!(exec.side, "BOT");
+    assert_eq!(exec.shares, 100.0);
+    assert_eq!(exec.price, ask);
+    assert_eq!(exec.client_id, 1);
+    let comm = rs.iter().find_map(|r| match r {
+        Response::CommissionReport { report } => Some(report.clone()),
+        _ => None,
+    });
+    let comm = comm.expect("commission report after execution");
+    assert_eq!(comm.exec_id, exec.exec_id);
+    assert_eq!(comm.commission, 1.0);
+    // ibapi routing quirk: client id on openOrder/orderStatus is the placing client's.
+    for r in &rs {
+        match r {
+            Response::OpenOrder { order, .. } => assert_eq!(order.client_id, 1),
+            Response::OrderStatus { client_id, .. } => assert_eq!(*client_id, 1),
+            _ => {}
+        }
+    }
+    let after = w.accounts()[0].clone();
+    assert!((before.cash - after.cash - (100.0 * ask + 1.0)).abs() < 1e-6);
+    let pos = w
+        .positions()
+        .into_iter()
+        .find(|p| p.symbol == "AAPL")
+        .unwrap();
+    assert_eq!(pos.position, 550.0);
+    // NetLiq = cash + market value of positions.
+    let mv: f64 = w.positions().iter().map(|p| p.market_value).sum();
+    let a = &w.accounts()[0];
+    assert!((a.net_liquidation - (a.cash + mv)).abs() < 1e-6);
+    // Executions are queryable with a filter.
+    let rs = c.req(
+        &mut w,
+        Request::ReqExecutions {
+            req_id: 5,
+            filter: ExecutionFilter {
+                symbol: "AAPL".into(),
+                side: "BUY".into(),
+                ..Default::default()
+            },
+        },
+    );
+    assert_eq!(rs.len(), 3);
+    assert!(matches!(rs[2], Response::ExecDetailsEnd { req_id: 5 }));
+    let rs = c.req(
+        &mut w,
+        Request::ReqExecutions {
+            req_id: 6,
+            filter: ExecutionFilter {
+                symbol: "MSFT".into(),
+                ..Default::default()
+            },
+        },
+    );
+    assert_eq!(rs.len(), 1);
+}
+
+#[test]
+fn rejections_use_tws_codes() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let e = errors(&place(
+        &mut c,
+        &mut w,
+        1,
+        stk("NOPE"),
+        order("BUY", 1.0, "MKT", None, None),
+    ));
+    assert_eq!(e[0].1, 200);
+    let e = errors(&place(
+        &mut c,
+        &mut w,
+        2,
+        stk("AAPL"),
+        order("BUY", 1.0, "LMT", Some(100.005), None),
+    ));
+    assert_eq!(e[0].1, 110);
+    assert_eq!(
+        e[0].2,
+        "The price does not conform to the minimum price variation for this contract."
+    );
+    let e = errors(&place(
+        &mut c,
+        &mut w,
+        3,
+        stk("AAPL"),
+        order("BUY", 0.0, "MKT", None, None),
+    ));
+    assert_eq!(e[0].1, 201);
+    let e = errors(&place(
+        &mut c,
+        &mut w,
+        4,
+        stk("AAPL"),
+        order("BUY", 1.0, "VWAP", None, None),
+    ));
+    assert_eq!(e[0].1, 387);
+    let e = errors(&place(
+        &mut c,
+        &mut w,
+        5,
+        stk("AAPL"),
+        order("BUY", 1_000_000.0, "MKT", None, None),
+    ));
+    assert_eq!(e[0].1, 201);
+    assert!(e[0].2.starts_with("Order rejected - reason:"));
+    place(
+        &mut c,
+        &mut w,
+        6,
+        stk("AAPL"),
+        order("BUY", 1.0, "MKT", None, None),
+    );
+    let e = errors(&place(
+        &mut c,
+        &mut w,
+        6,
+        stk("AAPL"),
+        order("BUY", 1.0, "MKT", None, None),
+    ));
+    assert_eq!(e[0].1, 104);
+    let e = errors(&c.req(
+        &mut w,
+        Request::CancelOrder {
+            order_id: 99,
+            manual_order_cancel_time: String::new(),
+        },
+    ));
+    assert_eq!(
+        (e[0].1, e[0].2.as_str()),
+        (10147, "OrderId 99 that needs to be cancelled is not found.")
+    );
+    let e = errors(&c.req(
+        &mut w,
+        Request::CancelOrder {
+            order_id: 6,
+            manual_order_cancel_time: String::new(),
+        },
+    ));
+    assert_eq!(e[0].1, 161);
+}
+
+#[test]
+fn limit_rests_modify_then_cancel() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let (bid, _, _) = snapshot(&mut c, &mut w, 9, stk("MSFT"));
+    let far = ((bid * 0.9) * 100.0).round() / 100.0;
+    let rs = place(
+        &mut c,
+        &mut w,
+        10,
+        stk("MSFT"),
+        order("BUY", 10.0, "LMT", Some(far), None),
+    );
+    assert_eq!(statuses(&rs, 10), vec!["Submitted"]);
+    w.advance(T0 + 1_000);
+    assert!(statuses(&c.drain(), 10).is_empty());
+    // Open orders.
+    let rs = c.req(&mut w, Request::ReqOpenOrders);
+    assert!(matches!(rs[0], Response::OpenOrder { order_id: 10, .. }));
+    assert!(matches!(rs.last(), Some(Response::OpenOrderEnd)));
+    // Modify the quantity: still working.
+    let rs = place(
+        &mut c,
+        &mut w,
+        10,
+        stk("MSFT"),
+        order("BUY", 20.0, "LMT", Some(far), None),
+    );
+    assert_eq!(statuses(&rs, 10), vec!["Submitted"]);
+    assert!(
+        w.orders()
+            .iter()
+            .any(|o| o.order_id == 10 && o.quantity == 20.0)
+    );
+    let rs = c.req(
+        &mut w,
+        Request::CancelOrder {
+            order_id: 10,
+            manual_order_cancel_time: String::new(),
+        },
+    );
+    assert_eq!(statuses(&rs, 10), vec!["Cancelled"]);
+    let e = errors(&rs);
+    assert_eq!(
+        (e[0].0, e[0].1, e[0].2.as_str()),
+        (10, 202, "Order Canceled - reason:")
+    );
+    // Completed orders list it.
+    let rs = c.req(&mut w, Request::ReqCompletedOrders { api_only: true });
+    assert!(rs.iter().any(
+        |r| matches!(r, Response::CompletedOrder { state, .. } if state.status == "Cancelled")
+    ));
+    // Modify a marketable price: fills.
+    let rs = place(
+        &mut c,
+        &mut w,
+        11,
+        stk("MSFT"),
+        order("BUY", 5.0, "LMT", Some(far), None),
+    );
+    assert_eq!(statuses(&rs, 11), vec!["Submitted"]);
+    let high = ((bid * 1.05) * 100.0).round() / 100.0;
+    let rs = place(
+        &mut c,
+        &mut w,
+        11,
+        stk("MSFT"),
+        order("BUY", 5.0, "LMT", Some(high), None),
+    );
+    assert_eq!(statuses(&rs, 11), vec!["Submitted", "Filled"]);
+}
+
+#[test]
+fn bracket_children_activate_on_parent_fill_and_oca_cancel() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 3);
+    let (bid, ask, _) = snapshot(&mut c, &mut w, 9, stk("SPY"));
+    let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    let mut parent = order("BUY", 10.0, "LMT", Some(r2(ask * 1.01)), None);
+    parent.transmit = false;
+    let rs = place(&mut c, &mut w, 20, stk("SPY"), parent);
+    assert_eq!(statuses(&rs, 20), vec!["PreSubmitted"]);
+    let mut tp = order("SELL", 10.0, "LMT", Some(r2(bid * 1.2)), None);
+    tp.parent_id = 20;
+    tp.transmit = false;
+    place(&mut c, &mut w, 21, stk("SPY"), tp.clone());
+    let mut sl = order("SELL", 10.0, "STP", None, Some(r2(bid * 0.8)));
+    sl.parent_id = 20;
+    sl.transmit = true;
+    let rs = place(&mut c, &mut w, 22, stk("SPY"), sl);
+    assert!(statuses(&rs, 20).contains(&"Filled".to_string()));
+    assert_eq!(statuses(&rs, 21).last().unwrap(), "Submitted");
+    assert_eq!(statuses(&rs, 22).last().unwrap(), "Submitted");
+    // Make the take-profit marketable: it fills, the stop is cancelled.
+    tp.lmt_price = Some(r2(bid * 0.95));
+    tp.transmit = true;
+    let rs = place(&mut c, &mut w, 21, stk("SPY"), tp);
+    assert_eq!(statuses(&rs, 21).last().unwrap(), "Filled");
+    assert_eq!(statuses(&rs, 22), vec!["Cancelled"]);
+    let spy = w
+        .positions()
+        .into_iter()
+        .find(|p| p.symbol == "SPY")
+        .unwrap();
+    assert_eq!(spy.position, 300.0);
+}
+
+#[test]
+fn oca_group_cancels_the_rest() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let (bid, ask, _) = snapshot(&mut c, &mut w, 9, stk("QQQ"));
+    let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    let mut a = order("BUY", 5.0, "LMT", Some(r2(bid * 0.9)), None);
+    a.oca_group = "G1".into();
+    a.oca_type = 1;
+    let mut b = order("BUY", 5.0, "LMT", Some(r2(ask * 1.01)), None);
+    b.oca_group = "G1".into();
+    b.oca_type = 1;
+    place(&mut c, &mut w, 30, stk("QQQ"), a);
+    let rs = place(&mut c, &mut w, 31, stk("QQQ"), b);
+    assert_eq!(statuses(&rs, 31), vec!["Submitted", "Filled"]);
+    assert_eq!(statuses(&rs, 30), vec!["Cancelled"]);
+}
+
+#[test]
+fn what_if_reports_margin_and_places_nothing() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let mut o = order("BUY", 100.0, "MKT", None, None);
+    o.what_if = true;
+    let rs = place(&mut c, &mut w, 40, stk("NVDA"), o);
+    assert_eq!(rs.len(), 1);
+    let Response::OpenOrder { state, order, .. } = &rs[0] else {
+        panic!("{rs:?}")
+    };
+    assert!(order.what_if);
+    let before = state.init_margin_before.unwrap();
+    let change = state.init_margin_change.unwrap();
+    assert!(change > 0.0);
+    assert!((state.init_margin_after.unwrap() - (before + change)).abs() < 0.02);
+    assert_eq!(state.commission, Some(1.0));
+    assert!(w.orders().is_empty());
+}
+
+#[test]
+fn stop_and_trailing_stop_trigger_as_prices_move() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let (bid, _, last) = snapshot(&mut c, &mut w, 9, stk("TSLA"));
+    let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    // A sell trailing stop 0.3% below and a buy stop 0.3% above: over a simulated day one fires.
+    let mut t = order("SELL", 10.0, "TRAIL", None, Some(r2(last * 0.003)));
+    t.tif = "GTC".into();
+    place(&mut c, &mut w, 50, stk("TSLA"), t);
+    let mut s = order("BUY", 10.0, "STP", None, Some(r2(bid * 1.003)));
+    s.tif = "GTC".into();
+    place(&mut c, &mut w, 51, stk("TSLA"), s);
+    let mut filled = Vec::new();
+    for i in 1..=6 * 3600 {
+        w.advance(T0 + i * 1000);
+        for r in c.drain() {
+            if let Response::OrderStatus {
+                order_id, status, ..
+            } = r
+                && status == "Filled"
+            {
+                filled.push(order_id);
+            }
+        }
+        if filled.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(filled.len(), 2, "filled {filled:?}");
+    let trail = w.orders().into_iter().find(|o| o.order_id == 50).unwrap();
+    assert_eq!(trail.status, "Filled");
+}
+
+#[test]
+fn moc_fills_at_close_and_day_orders_expire() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let (bid, _, _) = snapshot(&mut c, &mut w, 9, stk("JPM"));
+    place(
+        &mut c,
+        &mut w,
+        60,
+        stk("JPM"),
+        order("BUY", 10.0, "MOC", None, None),
+    );
+    let far = ((bid * 0.5) * 100.0).round() / 100.0;
+    place(
+        &mut c,
+        &mut w,
+        61,
+        stk("JPM"),
+        order("BUY", 10.0, "LMT", Some(far), None),
+    );
+    let mut gtc = order("BUY", 10.0, "LMT", Some(far), None);
+    gtc.tif = "GTC".into();
+    place(&mut c, &mut w, 62, stk("JPM"), gtc);
+    c.drain();
+    // Close is 21:00 UTC; start is 15:00 UTC.
+    w.advance(T0 + 6 * 3_600_000 - 1_000);
+    assert!(statuses(&c.drain(), 60).is_empty());
+    w.advance(T0 + 6 * 3_600_000 + 1_000);
+    let rs = c.drain();
+    assert_eq!(statuses(&rs, 60).last().unwrap(), "Filled");
+    assert_eq!(statuses(&rs, 61), vec!["Cancelled"]);
+    assert!(statuses(&rs, 62).is_empty());
+    let o = w.orders().into_iter().find(|o| o.order_id == 62).unwrap();
+    assert_eq!(o.status, "Submitted");
+}
+
+#[test]
+fn partial_fills_for_large_orders() {
+    let mut cfg = config();
+    cfg.partial_fill_size = 100.0;
+    let mut w = tws_sim::world::World::new(cfg);
+    let mut c = Client::attach(&mut w, 1);
+    let rs = place(
+        &mut c,
+        &mut w,
+        70,
+        stk("KO"),
+        order("BUY", 250.0, "MKT", None, None),
+    );
+    assert_eq!(statuses(&rs, 70), vec!["Submitted", "Submitted"]);
+    w.advance(T0 + 100);
+    w.advance(T0 + 200);
+    let rs = c.drain();
+    assert_eq!(statuses(&rs, 70), vec!["Submitted", "Filled"]);
+    let execs = rs
+        .iter()
+        .filter(|r| matches!(r, Response::ExecDetails { .. }))
+        .count();
+    assert_eq!(execs, 2);
+}
+
+#[test]
+fn deterministic_for_a_seed() {
+    let run = || {
+        let mut w = world();
+        let mut c = Client::attach(&mut w, 1);
+        let mut out = Vec::new();
+        out.extend(place(
+            &mut c,
+            &mut w,
+            1,
+            stk("AAPL"),
+            order("BUY", 10.0, "MKT", None, None),
+        ));
+        for i in 1..50 {
+            w.advance(T0 + i * 997);
+        }
+        out.extend(c.req(
+            &mut w,
+            Request::ReqHistoricalData {
+                req_id: 2,
+                contract: stk("SPY"),
+                end_date_time: String::new(),
+                bar_size: "5 mins".into(),
+                duration: "2 D".into(),
+                use_rth: true,
+                what_to_show: "TRADES".into(),
+                format_date: 2,
+                keep_up_to_date: false,
+            },
+        ));
+        format!("{out:?}")
+    };
+    assert_eq!(run(), run());
+}
