@@ -22,6 +22,7 @@
 
 pub mod api;
 pub mod proto;
+pub mod text;
 pub mod wire;
 pub mod world;
 

@@ -175,8 +175,7 @@ pub trait Codec: Send + 'static {
 pub fn make_codec(n: Negotiated) -> Option<Box<dyn Codec>> {
     match n.mode {
         Mode::Proto => Some(Box::new(crate::proto::ProtoCodec::new(n.server_version))),
-        // Text engineer: `Some(Box::new(crate::text::TextCodec::new(n.server_version)))`.
-        Mode::Text => None,
+        Mode::Text => Some(Box::new(crate::text::TextCodec::new(n.server_version))),
     }
 }
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Python tests under tests/python (ib_async fidelity tests against the real tws-sim binary).
+#   - creates the venv .venv (python3 -m venv) if missing and installs tests/python/requirements*.txt
+#   - builds tws-sim (cargo build -p tws-sim) unless TWS_SIM_BIN points at a binary
+#   - runs pytest with a per-test timeout (PYTEST_TIMEOUT, default 120 s)
+# Extra arguments go to pytest, e.g. `scripts/test-python.sh -k bracket -x`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+VENV=${VENV:-$ROOT/.venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "creating venv $VENV"
+  python3 -m venv "$VENV"
+fi
+for req in tests/python/requirements*.txt; do
+  [ -f "$req" ] || continue
+  # quiet when already satisfied; pip is the only network access (PyPI)
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r "$req"
+done
+
+if [ -z "${TWS_SIM_BIN:-}" ]; then
+  cargo build -p tws-sim
+  TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+  export TWS_SIM_BIN="$TARGET_DIR/debug/tws-sim"
+fi
+echo "simulator: $TWS_SIM_BIN"
+
+exec "$VENV/bin/python" -m pytest tests/python -p no:cacheprovider \
+  --timeout="${PYTEST_TIMEOUT:-120}" -q -rfE "$@"
