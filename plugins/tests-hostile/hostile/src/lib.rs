@@ -1,0 +1,75 @@
+//! A plugin that misbehaves on purpose; each workflow attacks one sandbox limit.
+
+use ibkr_plugin_sdk::prelude::*;
+
+struct Hostile;
+
+const NAMES: &[&str] = &[
+    "spin", "bomb", "panic", "huge", "flood", "chatty", "ok", "quote",
+];
+
+impl Plugin for Hostile {
+    fn prompts() -> Vec<Prompt> {
+        vec![Prompt::new("huge_prompt", "Renders an enormous prompt")]
+    }
+
+    fn render_prompt(_name: &str, _args: &PromptArgs) -> Result<Vec<PromptMessage>, Error> {
+        Ok(vec![PromptMessage::user("x".repeat(8 << 20))])
+    }
+
+    fn workflows() -> Vec<Workflow> {
+        NAMES
+            .iter()
+            .map(|n| Workflow::read_only(n, "misbehaves", json!({"type": "object"})))
+            .collect()
+    }
+
+    fn run_workflow(name: &str, input: Value) -> Result<Value, Error> {
+        match name {
+            "spin" => {
+                let mut x: u64 = input["seed"].as_u64().unwrap_or(1);
+                loop {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    if x == 42 {
+                        return Ok(json!(x));
+                    }
+                }
+            }
+            "bomb" => {
+                let mut keep: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    keep.push(vec![1u8; 1 << 20]);
+                    if keep.len() == usize::MAX {
+                        return Ok(json!(keep.len()));
+                    }
+                }
+            }
+            "panic" => panic!("hostile plugin panics on purpose"),
+            "huge" => Ok(json!({"blob": "y".repeat(8 << 20)})),
+            "flood" => {
+                let mut n = 0u64;
+                loop {
+                    host::debug("flood");
+                    n += 1;
+                    if n == u64::MAX {
+                        return Ok(json!(n));
+                    }
+                }
+            }
+            "chatty" => {
+                for i in 0..100_000 {
+                    println!("chatty line {i}");
+                }
+                Ok(json!({"printed": 100_000}))
+            }
+            "ok" => Ok(json!({"ok": true, "echo": input})),
+            "quote" => {
+                let q = market_data::quote(&Contract::stock("AAPL"))?;
+                Ok(json!({"last": q.last}))
+            }
+            _ => Err(Error::invalid(format!("unknown workflow `{name}`"))),
+        }
+    }
+}
+
+ibkr_plugin_sdk::register!(Hostile);
