@@ -42,4 +42,8 @@ for wasm in "$SRC"/*.wasm; do
         cp "$wasm" "$OUT/$name.wasm"
     fi
 done
+# Second-language plugin: Python via componentize-py (PyPI); PY_PLUGIN=0 skips it.
+if [ "${PY_PLUGIN:-1}" = 1 ]; then
+    plugins/py-market-snapshot/build.sh "$OUT"
+fi
 echo "plugins in $OUT:"; ls -l "$OUT" "$OUT/tests" | grep wasm
