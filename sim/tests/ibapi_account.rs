@@ -19,7 +19,11 @@ where
     S: futures::Stream<Item = Result<SubscriptionItem<D>, ibapi::Error>> + Unpin,
 {
     loop {
-        match within(sub.next()).await.expect("stream ended").expect("item decodes") {
+        match within(sub.next())
+            .await
+            .expect("stream ended")
+            .expect("item decodes")
+        {
             SubscriptionItem::Data(d) => return d,
             SubscriptionItem::Notice(_) => continue,
         }
@@ -30,9 +34,10 @@ where
 async fn account_summary_all_tags() {
     let sim = start_sim().await;
     let client = connect(&sim, 1).await;
-    let mut sub = within(client.account_summary(&AccountGroup::from("All"), AccountSummaryTags::ALL))
-        .await
-        .unwrap();
+    let mut sub =
+        within(client.account_summary(&AccountGroup::from("All"), AccountSummaryTags::ALL))
+            .await
+            .unwrap();
     let mut tags = std::collections::HashMap::new();
     loop {
         match next_data(&mut sub).await {
@@ -43,7 +48,13 @@ async fn account_summary_all_tags() {
             AccountSummaryResult::End => break,
         }
     }
-    for t in ["NetLiquidation", "TotalCashValue", "BuyingPower", "AvailableFunds", "GrossPositionValue"] {
+    for t in [
+        "NetLiquidation",
+        "TotalCashValue",
+        "BuyingPower",
+        "AvailableFunds",
+        "GrossPositionValue",
+    ] {
         assert!(tags.contains_key(t), "missing tag {t}: {tags:?}");
     }
     let nlv: f64 = tags["NetLiquidation"].parse().unwrap();
@@ -77,7 +88,9 @@ async fn positions_and_account_updates() {
     assert!(aapl.contract.contract_id > 0);
     sub.cancel().await;
 
-    let mut sub = within(client.account_updates(&AccountId::from(ACCOUNT))).await.unwrap();
+    let mut sub = within(client.account_updates(&AccountId::from(ACCOUNT)))
+        .await
+        .unwrap();
     let (mut values, mut portfolio, mut time) = (0, Vec::new(), false);
     loop {
         match next_data(&mut sub).await {
@@ -117,9 +130,13 @@ async fn pnl_and_pnl_single() {
     assert_eq!(sim.admin().subscription_count("pnl"), 1);
     sub.cancel().await;
 
-    let d = within(client.contract_details(&Contract::stock("AAPL").build())).await.unwrap();
+    let d = within(client.contract_details(&Contract::stock("AAPL").build()))
+        .await
+        .unwrap();
     let con_id = d[0].contract.contract_id;
-    let mut sub = within(client.pnl_single(&account, ContractId(con_id), None)).await.unwrap();
+    let mut sub = within(client.pnl_single(&account, ContractId(con_id), None))
+        .await
+        .unwrap();
     let single: PnLSingle = next_data(&mut sub).await;
     assert_eq!(single.position, 450.0);
     assert!(single.value > 0.0);
