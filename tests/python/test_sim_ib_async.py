@@ -1,0 +1,448 @@
+"""Fidelity tests: the real `ib_async` 2.1 client (classic text protocol, server version 178)
+against the real `tws-sim` binary over loopback TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+
+import pytest
+from conftest import FARM_NOTICES, wait_for
+from ib_async import (
+    Contract,
+    ExecutionFilter,
+    Forex,
+    Future,
+    LimitOrder,
+    MarketOrder,
+    Option,
+    Stock,
+    util,
+)
+
+ACCOUNT = "DU1234567"
+UNSET_DOUBLE = 1.7976931348623157e308
+
+
+def num(v) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+async def qualify(ib, contract: Contract) -> Contract:
+    [c] = await ib.qualifyContractsAsync(contract)
+    assert c is not None and c.conId, f"could not qualify {contract}"
+    return c
+
+
+async def quote(ib, contract: Contract):
+    [t] = await ib.reqTickersAsync(contract)
+    return t
+
+
+def summary(values) -> dict[str, str]:
+    return {v.tag: v.value for v in values if v.currency in ("USD", "BASE", "")}
+
+
+# --------------------------------------------------------------------------------------------
+# Connection and reference data
+# --------------------------------------------------------------------------------------------
+
+
+async def test_connect_startup_sync(connect, sim):
+    t0 = asyncio.get_running_loop().time()
+    c = await connect(1, raiseSyncErrors=True)
+    elapsed = asyncio.get_running_loop().time() - t0
+    ib = c.ib
+    assert ib.isConnected()
+    assert ib.client.serverVersion() == 178
+    assert ib.managedAccounts() == [ACCOUNT]
+    assert elapsed < 5, f"startup sync took {elapsed:.1f} s"
+    assert c.real_errors() == [], c.errors
+    assert set(c.codes()) <= FARM_NOTICES
+    # startup sync filled positions, account values and the portfolio
+    assert {p.contract.symbol for p in ib.positions()} >= {"AAPL", "SPY"}
+    assert any(v.tag == "NetLiquidation" for v in ib.accountValues())
+    assert {p.contract.symbol for p in ib.portfolio()} >= {"AAPL", "SPY"}
+    assert ib.client.getReqId() > 0
+
+
+async def test_current_time_and_managed_accounts(connect):
+    c = await connect(1)
+    t = await c.ib.reqCurrentTimeAsync()
+    assert isinstance(t, dt.datetime)
+    assert t.year >= 2020
+    assert c.ib.client.getAccounts() == [ACCOUNT]
+    assert c.real_errors() == []
+
+
+async def test_client_id_in_use(connect, sim):
+    await connect(7)
+    from ib_async import IB
+
+    ib2 = IB()
+    errors = []
+    ib2.errorEvent += lambda *a: errors.append(a[1])
+    with pytest.raises(BaseException):
+        await ib2.connectAsync(sim.host, sim.port, clientId=7, timeout=3)
+    ib2.disconnect()
+    assert 326 in errors, errors
+
+
+async def test_contract_details_stock_future_forex(connect):
+    c = await connect(1)
+    ib = c.ib
+    [d] = await ib.reqContractDetailsAsync(Stock("AAPL", "SMART", "USD"))
+    assert d.contract.conId == 265598
+    assert d.contract.secType == "STK"
+    assert d.contract.primaryExchange == "NASDAQ"
+    assert d.longName == "APPLE INC"
+    assert d.minTick > 0
+    assert "LMT" in d.orderTypes and "MKT" in d.orderTypes
+    assert d.marketRuleIds
+    assert d.timeZoneId
+
+    futs = await ib.reqContractDetailsAsync(Future("ES", exchange="CME"))
+    assert futs, "ES futures"
+    f = futs[0].contract
+    assert f.secType == "FUT" and f.symbol == "ES" and f.multiplier == "50"
+    assert f.lastTradeDateOrContractMonth
+
+    fx = await ib.reqContractDetailsAsync(Forex("EURUSD"))
+    assert len(fx) == 1
+    assert fx[0].contract.secType == "CASH"
+    assert (fx[0].contract.symbol, fx[0].contract.currency) == ("EUR", "USD")
+    assert c.real_errors() == []
+
+
+async def test_option_chain_and_option_details(connect):
+    c = await connect(1)
+    ib = c.ib
+    chains = await ib.reqSecDefOptParamsAsync("AAPL", "", "STK", 265598)
+    assert chains
+    chain = next((ch for ch in chains if ch.exchange == "SMART"), chains[0])
+    assert int(chain.underlyingConId) == 265598  # ib_async keeps it as the raw string
+    assert chain.multiplier == "100"
+    assert len(chain.expirations) >= 2 and len(chain.strikes) >= 10
+    exp = sorted(chain.expirations)[0]
+    strikes = sorted(chain.strikes)
+    strike = strikes[len(strikes) // 2]
+    [d] = await ib.reqContractDetailsAsync(Option("AAPL", exp, strike, "C", "SMART"))
+    o = d.contract
+    assert o.secType == "OPT"
+    assert o.lastTradeDateOrContractMonth == exp
+    assert o.strike == strike and o.right == "C"
+    assert o.multiplier == "100"
+    assert o.conId > 0
+    assert c.real_errors() == []
+
+
+async def test_matching_symbols_and_market_rule(connect):
+    c = await connect(1)
+    ib = c.ib
+    descs = await ib.reqMatchingSymbolsAsync("AAP")
+    assert descs
+    assert any(d.contract.symbol == "AAPL" and d.contract.conId == 265598 for d in descs)
+    [d] = await ib.reqContractDetailsAsync(Stock("AAPL", "SMART", "USD"))
+    rule_id = int(d.marketRuleIds.split(",")[0])
+    incs = await ib.reqMarketRuleAsync(rule_id)
+    assert incs, "price increments"
+    assert incs[0].lowEdge == 0
+    assert incs[0].increment > 0
+    assert c.real_errors() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Market data
+# --------------------------------------------------------------------------------------------
+
+
+async def test_streaming_ticks(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    ticker = ib.reqMktData(aapl, "", False, False)
+    await wait_for(
+        lambda: ticker.bid > 0 and ticker.ask > 0 and ticker.last > 0,
+        what="bid/ask/last ticks",
+    )
+    assert ticker.ask >= ticker.bid
+    assert ticker.bidSize > 0 and ticker.askSize > 0
+    first = (ticker.bid, ticker.ask, ticker.last)
+    updates = []
+    ticker.updateEvent += lambda t: updates.append(t.time)
+    await wait_for(lambda: len(updates) >= 2, timeout=15, what="streaming updates")
+    ib.cancelMktData(aapl)
+    assert first[0] > 0
+    assert c.real_errors() == []
+
+
+async def test_snapshot_stock_forex_future(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    eur = await qualify(ib, Forex("EURUSD"))
+    t = await quote(ib, aapl)
+    assert t.bid > 0 and t.ask >= t.bid
+    assert 50 < t.marketPrice() < 2000
+    t = await quote(ib, eur)
+    assert 0.5 < t.bid < 2
+    assert c.real_errors() == []
+
+
+@pytest.mark.parametrize(
+    "bar_size,duration,daily",
+    [("1 day", "30 D", True), ("1 hour", "2 D", False), ("5 mins", "1 D", False)],
+)
+async def test_historical_bars(connect, bar_size, duration, daily):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    bars = await ib.reqHistoricalDataAsync(
+        aapl, "", duration, bar_size, "TRADES", useRTH=False, formatDate=1
+    )
+    assert len(bars) >= 5, f"{len(bars)} bars"
+    for b in bars:
+        assert b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high
+        assert b.volume >= 0
+    dates = [b.date for b in bars]
+    assert dates == sorted(dates)
+    if daily:
+        assert all(type(d) is dt.date for d in dates)
+    else:
+        assert all(isinstance(d, dt.datetime) and d.tzinfo is not None for d in dates)
+        step = (dates[1] - dates[0]).total_seconds()
+        assert step == {"1 hour": 3600, "5 mins": 300}[bar_size]
+    assert c.real_errors() == []
+
+
+async def test_historical_epoch_dates_and_head_timestamp(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    bars = await ib.reqHistoricalDataAsync(
+        aapl, "", "1 D", "15 mins", "MIDPOINT", useRTH=False, formatDate=2
+    )
+    assert bars and all(isinstance(b.date, dt.datetime) for b in bars)
+    head = await ib.reqHeadTimeStampAsync(aapl, "TRADES", useRTH=True, formatDate=1)
+    assert isinstance(head, dt.datetime)
+    assert head < dt.datetime.now(head.tzinfo) - dt.timedelta(days=300)
+    assert c.real_errors() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Account
+# --------------------------------------------------------------------------------------------
+
+
+async def test_account_summary_positions_portfolio(connect):
+    c = await connect(1)
+    ib = c.ib
+    s = summary(await ib.accountSummaryAsync())
+    for tag in ("NetLiquidation", "TotalCashValue", "BuyingPower", "GrossPositionValue"):
+        assert tag in s, f"{tag} missing from {sorted(s)}"
+    netliq = float(s["NetLiquidation"])
+    assert 500_000 < netliq < 2_000_000
+    positions = {p.contract.symbol: p for p in await ib.reqPositionsAsync()}
+    assert positions["AAPL"].position == 450
+    assert positions["AAPL"].avgCost == pytest.approx(181.25)
+    assert positions["AAPL"].account == ACCOUNT
+    portfolio = {p.contract.symbol: p for p in ib.portfolio()}
+    item = portfolio["AAPL"]
+    assert item.position == 450
+    assert item.marketValue == pytest.approx(item.position * item.marketPrice, rel=1e-6)
+    assert item.unrealizedPNL == pytest.approx(
+        item.marketValue - item.position * item.averageCost, rel=1e-3, abs=1
+    )
+    values = {(v.tag, v.currency): v.value for v in ib.accountValues()}
+    assert ("NetLiquidation", "USD") in values
+    assert c.real_errors() == []
+
+
+async def test_pnl_and_pnl_single(connect):
+    c = await connect(1)
+    ib = c.ib
+    pnl = ib.reqPnL(ACCOUNT)
+    await wait_for(lambda: not math.isnan(pnl.dailyPnL), what="PnL update")
+    assert not math.isnan(pnl.unrealizedPnL)
+    single = ib.reqPnLSingle(ACCOUNT, "", 265598)
+    await wait_for(lambda: single.position == 450, what="PnL single update")
+    assert single.value > 0
+    ib.cancelPnL(ACCOUNT)
+    ib.cancelPnLSingle(ACCOUNT, "", 265598)
+    assert c.real_errors() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Orders
+# --------------------------------------------------------------------------------------------
+
+
+async def test_market_order_fill_flows_everywhere(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    cash_before = float(summary(await ib.accountSummaryAsync())["TotalCashValue"])
+    trade = ib.placeOrder(aapl, MarketOrder("BUY", 10))
+    await wait_for(trade.isDone, what="MKT order done")
+    assert trade.orderStatus.status == "Filled"
+    assert trade.orderStatus.filled == 10 and trade.orderStatus.remaining == 0
+    assert trade.orderStatus.avgFillPrice > 0
+    assert trade.order.permId > 0
+    await wait_for(lambda: trade.fills and all(f.commissionReport.execId for f in trade.fills),
+                   what="fills with commission reports")
+    fill = trade.fills[0]
+    assert fill.execution.side == "BOT"
+    assert sum(f.execution.shares for f in trade.fills) == 10
+    assert fill.execution.orderId == trade.order.orderId
+    assert fill.execution.clientId == 1
+    assert fill.commissionReport.commission > 0
+    assert fill.commissionReport.currency == "USD"
+    # executions
+    fills = await ib.reqExecutionsAsync()
+    assert fill.execution.execId in {f.execution.execId for f in fills}
+    fills = await ib.reqExecutionsAsync(ExecutionFilter(symbol="MSFT"))
+    assert fill.execution.execId not in {f.execution.execId for f in fills}
+    # positions (pushed to the startup subscription, and on a fresh request)
+    await wait_for(lambda: any(p.contract.conId == 265598 and p.position == 460
+                               for p in ib.positions()), what="pushed position 460")
+    positions = {p.contract.conId: p for p in await ib.reqPositionsAsync()}
+    assert positions[265598].position == 460
+    # portfolio (account updates push within a few seconds)
+    await wait_for(lambda: any(p.contract.conId == 265598 and p.position == 460
+                               for p in ib.portfolio()), timeout=15, what="portfolio 460")
+    # account summary (the subscription pushes updates): cash paid for shares and commission
+    def cash_now():
+        return float(summary(ib.wrapper.acctSummary.values())["TotalCashValue"])
+
+    await wait_for(lambda: cash_now() != cash_before, timeout=15, what="account summary push")
+    cash_after = cash_now()
+    cost = 10 * trade.orderStatus.avgFillPrice + sum(f.commissionReport.commission for f in trade.fills)
+    assert cash_before - cash_after == pytest.approx(cost, rel=1e-3, abs=0.05)
+    # PnL single sees the new position
+    single = ib.reqPnLSingle(ACCOUNT, "", 265598)
+    await wait_for(lambda: single.position == 460, what="PnL single 460")
+    # completed orders
+    completed = await ib.reqCompletedOrdersAsync(False)
+    assert any(t.order.permId == trade.order.permId and t.orderStatus.status == "Filled"
+               for t in completed)
+    assert c.real_errors() == []
+
+
+async def test_limit_order_rest_modify_cancel(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    t = await quote(ib, aapl)
+    price = round(t.bid * 0.8, 2)
+    order = LimitOrder("BUY", 5, price)
+    trade = ib.placeOrder(aapl, order)
+    await wait_for(lambda: trade.orderStatus.status == "Submitted", what="LMT Submitted")
+    assert not trade.isDone()
+    open_trades = await ib.reqOpenOrdersAsync()
+    assert any(o.order.orderId == order.orderId for o in open_trades)
+    all_open = await ib.reqAllOpenOrdersAsync()
+    assert any(o.order.orderId == order.orderId for o in all_open)
+    # modify
+    order.lmtPrice = round(price - 1, 2)
+    modified = []
+    ib.openOrderEvent += lambda t: modified.append(t)
+    ib.placeOrder(aapl, order)
+    await wait_for(lambda: modified, what="openOrder echo of the modification")
+    mine = [o for o in await ib.reqOpenOrdersAsync() if o.order.orderId == order.orderId][-1]
+    assert mine.order.lmtPrice == pytest.approx(price - 1)
+    assert mine.order.totalQuantity == 5
+    # cancel
+    ib.cancelOrder(order)
+    await wait_for(lambda: trade.orderStatus.status == "Cancelled", what="Cancelled")
+    assert trade.isDone()
+    assert not any(o.order.orderId == order.orderId for o in await ib.reqOpenOrdersAsync())
+    assert c.real_errors(allowed={202}) == []
+
+
+async def test_bracket_order(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    t = await quote(ib, aapl)
+    entry = round(t.bid * 0.9, 2)
+    bracket = ib.bracketOrder("BUY", 10, entry, round(entry * 1.1, 2), round(entry * 0.9, 2))
+    trades = [ib.placeOrder(aapl, o) for o in bracket]
+    parent, tp, sl = trades
+    await wait_for(lambda: parent.orderStatus.status == "Submitted", what="parent Submitted")
+    await wait_for(lambda: all(x.orderStatus.status in ("PreSubmitted", "Submitted") for x in (tp, sl)),
+                   what="children accepted")
+    assert tp.order.parentId == parent.order.orderId == sl.order.parentId
+    opens = await ib.reqOpenOrdersAsync()
+    ids = {o.order.orderId for o in opens}
+    assert {x.order.orderId for x in trades} <= ids
+    ib.cancelOrder(parent.order)
+    await wait_for(lambda: all(x.orderStatus.status == "Cancelled" for x in trades),
+                   what="whole bracket cancelled")
+    assert c.real_errors(allowed={202}) == []
+
+
+async def test_what_if(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    state = await ib.whatIfOrderAsync(aapl, MarketOrder("BUY", 100))
+    assert state is not None
+    assert num(state.initMarginChange) > 0
+    assert num(state.maintMarginChange) > 0
+    assert num(state.equityWithLoanAfter) > 0
+    assert 0 < state.commission < UNSET_DOUBLE
+    assert state.commissionCurrency == "USD"
+    # nothing was placed
+    assert not [t for t in await ib.reqOpenOrdersAsync()]
+    positions = {p.contract.conId: p.position for p in await ib.reqPositionsAsync()}
+    assert positions[265598] == 450
+    assert c.real_errors() == []
+
+
+async def test_error_codes(connect):
+    c = await connect(1)
+    ib = c.ib
+    details = await ib.reqContractDetailsAsync(Stock("NOSUCHSYM", "SMART", "USD"))
+    assert details == []
+    assert 200 in c.codes(), c.errors
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    t = await quote(ib, aapl)
+    bad = LimitOrder("BUY", 1, round(t.bid * 0.8, 2) + 0.001)
+    trade = ib.placeOrder(aapl, bad)
+    await wait_for(lambda: 110 in c.codes(), what="error 110")
+    [err] = [e for e in c.errors if e[1] == 110]
+    assert err[0] == bad.orderId
+    await wait_for(trade.isDone, what="rejected order is done")
+
+
+async def test_two_clients_share_the_world(connect):
+    a = await connect(1)
+    b = await connect(2)
+    spy = await qualify(a.ib, Stock("SPY", "SMART", "USD"))
+    trade = a.ib.placeOrder(spy, MarketOrder("BUY", 7))
+    await wait_for(trade.isDone, what="fill")
+    assert trade.orderStatus.status == "Filled"
+    # client 2 sees the position both on its startup subscription and on a new request
+    await wait_for(lambda: any(p.contract.conId == spy.conId and p.position == 307
+                               for p in b.ib.positions()), what="client 2 pushed position")
+    positions = {p.contract.conId: p.position for p in await b.ib.reqPositionsAsync()}
+    assert positions[spy.conId] == 307
+    # and the order in all open/completed orders, owned by client 1
+    completed = await b.ib.reqCompletedOrdersAsync(False)
+    assert any(t.order.permId == trade.order.permId for t in completed)
+    assert a.real_errors() == [] and b.real_errors() == []
+
+
+async def test_unsupported_request_gets_an_error_not_a_hang(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    # fundamental data is not simulated: TWS-style error for the request id, then still usable
+    result = await asyncio.wait_for(ib.reqFundamentalDataAsync(aapl, "ReportSnapshot"), 5)
+    assert not result
+    assert c.real_errors(), "an error was reported"
+    assert (await ib.reqCurrentTimeAsync()).year >= 2020
