@@ -464,3 +464,42 @@ fn deterministic_for_a_seed() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn us_equities_hours_queue_orders_until_the_open() {
+    let mut cfg = config();
+    cfg.market_hours = tws_sim::world::MarketHours::UsEquities;
+    cfg.start_time = Some("2026-01-10T15:00:00Z".into()); // Saturday
+    let sat = 1_768_057_200_000_i64;
+    let mut w = tws_sim::world::World::new(cfg);
+    let mut c = Client::attach(&mut w, 1);
+    let rs = place(
+        &mut c,
+        &mut w,
+        1,
+        stk("AAPL"),
+        order("BUY", 10.0, "MKT", None, None),
+    );
+    assert_eq!(statuses(&rs, 1), vec!["Submitted"]);
+    c.req(
+        &mut w,
+        Request::ReqMktData {
+            req_id: 5,
+            contract: stk("AAPL"),
+            generic_tick_list: String::new(),
+            snapshot: false,
+            regulatory_snapshot: false,
+        },
+    );
+    w.advance(sat + 60_000);
+    assert!(c.drain().is_empty(), "no ticks and no fills on a Saturday");
+    // Monday 2026-01-12 09:31 US/Eastern = 14:31 UTC.
+    let monday_open = sat + 2 * 86_400_000 - 29 * 60_000;
+    w.advance(monday_open);
+    let rs = c.drain();
+    assert_eq!(statuses(&rs, 1), vec!["Filled"]);
+    assert!(
+        rs.iter()
+            .any(|r| matches!(r, Response::TickPrice { req_id: 5, .. }))
+    );
+}

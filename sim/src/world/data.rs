@@ -229,7 +229,19 @@ impl World {
         };
         let md_type = self.clients.get(&client).map_or(1, |c| c.md_type);
         let (delayed, served) = match self.cfg.market_data {
-            DataPermissions::Live => (false, if md_type == 2 || md_type == 4 { 2 } else { 1 }),
+            DataPermissions::Live => {
+                // Live permissions: live data whatever was asked; frozen when asked for
+                // (delayed-)frozen data while the market is closed.
+                let closed = !self.tradable_now(idx, now);
+                (
+                    false,
+                    if (md_type == 2 || md_type == 4) && closed {
+                        2
+                    } else {
+                        1
+                    },
+                )
+            }
             DataPermissions::Delayed => {
                 if md_type == 1 || md_type == 2 {
                     let sym = &self.uni.get(idx).contract().symbol;
@@ -431,9 +443,16 @@ impl World {
         }
         let interval = self.cfg.tick_interval_ms.max(1) as i64;
         let max_batches = self.cfg.max_catch_up_ticks.max(1) as i64;
+        // In `us_equities` mode nothing trades outside the session: no ticks (prices are flat).
+        let us_closed = self.mkt.hours() == super::config::MarketHours::UsEquities
+            && !self.mkt.is_open(self.sim_ms);
         let mut subs = std::mem::take(&mut self.mkt_subs);
         for sub in subs.iter_mut() {
             if sub.next_real > real {
+                continue;
+            }
+            if us_closed && !self.tradable_now(sub.inst, self.sim_ms) {
+                sub.next_real = real + interval;
                 continue;
             }
             let behind = (real - sub.next_real) / interval + 1;

@@ -1095,6 +1095,20 @@ impl World {
         })
     }
 
+    /// Whether instrument `idx` trades at `t`: always in `always` mode; in `us_equities` mode
+    /// stocks, ETFs and options during the session, FX and futures on weekdays.
+    fn tradable_now(&self, idx: usize, t: i64) -> bool {
+        match self.mkt.hours() {
+            MarketHours::Always => true,
+            MarketHours::UsEquities => match self.uni.get(idx).kind {
+                instruments::AssetKind::Fx | instruments::AssetKind::Future => {
+                    !clock::is_weekend(t.div_euclid(clock::DAY_MS))
+                }
+                _ => self.mkt.is_open(t),
+            },
+        }
+    }
+
     /// Process every session close between the last processed day and `sim`.
     fn process_closes(&mut self, sim: i64) {
         let day = self.mkt.day_of(sim);

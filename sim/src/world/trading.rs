@@ -521,6 +521,9 @@ impl World {
             return;
         }
         let idx = o.inst;
+        if !self.tradable_now(idx, now) {
+            return;
+        }
         let q = match quotes {
             Some(cache) => *cache
                 .entry(idx)
