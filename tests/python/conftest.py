@@ -9,6 +9,7 @@ Environment:
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import shlex
 import socket
@@ -162,3 +163,28 @@ async def wait_for(cond, timeout: float = 10.0, interval: float = 0.05, what: st
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         await asyncio.sleep(interval)
+
+
+class _DecoderFailures(logging.Handler):
+    """Collects exceptions ib_async swallowed while decoding or dispatching a message."""
+
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.records: list[str] = []
+
+    def emit(self, record):
+        if record.exc_info or "Error handling fields" in record.getMessage():
+            self.records.append(self.format(record))
+
+
+@pytest.fixture(autouse=True)
+def no_decoder_exceptions():
+    """ib_async logs (and hides) exceptions raised while parsing server messages: any such
+    exception means a wire layout mismatch, so it fails the test."""
+    h = _DecoderFailures()
+    h.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    log = logging.getLogger("ib_async")
+    log.addHandler(h)
+    yield
+    log.removeHandler(h)
+    assert not h.records, "ib_async failed to decode messages:\n" + "\n".join(h.records)

@@ -9,8 +9,10 @@ import math
 
 import pytest
 from conftest import FARM_NOTICES, wait_for
+from pbclient import REQ_POSITIONS, ProtoClient
 from ib_async import (
     Contract,
+    ScannerSubscription,
     ExecutionFilter,
     Forex,
     Future,
@@ -446,3 +448,124 @@ async def test_unsupported_request_gets_an_error_not_a_hang(connect):
     assert not result
     assert c.real_errors(), "an error was reported"
     assert (await ib.reqCurrentTimeAsync()).year >= 2020
+
+
+async def test_protobuf_and_text_clients_share_the_world(connect, sim):
+    """An ibapi-style protobuf client (v213+) and ib_async (text, v178) on one simulator."""
+    pb = await asyncio.to_thread(ProtoClient, sim.host, sim.port, 9)
+    try:
+        assert 213 <= pb.server_version <= 226
+        assert pb.accounts == [ACCOUNT]
+        pb.send(REQ_POSITIONS)
+        before = await asyncio.to_thread(pb.positions)
+        c = await connect(1)
+        spy = await qualify(c.ib, Stock("SPY", "SMART", "USD"))
+        assert before[spy.conId] == 300
+        trade = c.ib.placeOrder(spy, MarketOrder("SELL", 20))
+        await wait_for(trade.isDone, what="fill")
+        assert trade.orderStatus.status == "Filled"
+
+        # the protobuf client's position subscription gets the update pushed
+        async def pushed():
+            while True:
+                p = await asyncio.to_thread(pb.positions, False)
+                if p.get(spy.conId) == 280:
+                    return
+
+        await asyncio.wait_for(pushed(), 10)
+        # and a fresh request agrees with ib_async's view
+        pb.send(REQ_POSITIONS)
+        now = await asyncio.to_thread(pb.positions)
+        ib_view = {p.contract.conId: p.position for p in await c.ib.reqPositionsAsync()}
+        assert now == ib_view
+        assert c.real_errors() == []
+    finally:
+        pb.close()
+
+
+
+async def test_option_ticks_with_greeks(connect):
+    c = await connect(1)
+    ib = c.ib
+    chains = await ib.reqSecDefOptParamsAsync("SPY", "", "STK", 756733)
+    if not chains:
+        spy = await qualify(ib, Stock("SPY", "SMART", "USD"))
+        chains = await ib.reqSecDefOptParamsAsync("SPY", "", "STK", spy.conId)
+    chain = chains[0]
+    spot = (await quote(ib, await qualify(ib, Stock("SPY", "SMART", "USD")))).marketPrice()
+    strike = min(chain.strikes, key=lambda k: abs(k - spot))
+    opt = await qualify(ib, Option("SPY", sorted(chain.expirations)[1], strike, "P", "SMART"))
+    ticker = ib.reqMktData(opt, "", False, False)
+    await wait_for(lambda: ticker.bid > 0 and ticker.ask > 0, what="option quotes")
+    await wait_for(lambda: ticker.modelGreeks is not None, what="model greeks")
+    g = ticker.modelGreeks
+    assert -1 <= g.delta < 0, g
+    assert 0 < g.impliedVol < 3
+    assert g.undPrice == pytest.approx(spot, rel=0.05)
+    assert c.real_errors() == []
+
+
+async def test_historical_keep_up_to_date(connect):
+    c = await connect(1)
+    ib = c.ib
+    eur = await qualify(ib, Forex("EURUSD"))
+    bars = await ib.reqHistoricalDataAsync(
+        eur, "", "3600 S", "5 secs", "MIDPOINT", useRTH=False, keepUpToDate=True
+    )
+    assert len(bars) > 10
+    updates = []
+    bars.updateEvent += lambda b, has_new_bar: updates.append(has_new_bar)
+    await wait_for(lambda: updates, timeout=15, what="keepUpToDate bar update")
+    ib.cancelHistoricalData(bars)
+    assert c.real_errors() == []
+
+
+async def test_scanner(connect):
+    c = await connect(1)
+    ib = c.ib
+    xml = await ib.reqScannerParametersAsync()
+    assert "<" in xml and len(xml) > 100
+    sub = ScannerSubscription(
+        instrument="STK", locationCode="STK.US.MAJOR", scanCode="MOST_ACTIVE", numberOfRows=10
+    )
+    rows = await ib.reqScannerDataAsync(sub)
+    assert 0 < len(rows) <= 10
+    assert [r.rank for r in rows] == list(range(len(rows)))
+    assert all(r.contractDetails.contract.conId > 0 for r in rows)
+    assert c.real_errors() == []
+
+
+async def test_global_cancel_and_unknown_order(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    t = await quote(ib, aapl)
+    trades = [ib.placeOrder(aapl, LimitOrder("BUY", 1, round(t.bid * f, 2))) for f in (0.7, 0.75)]
+    await wait_for(lambda: all(x.orderStatus.status == "Submitted" for x in trades), what="resting")
+    ib.reqGlobalCancel()
+    await wait_for(lambda: all(x.orderStatus.status == "Cancelled" for x in trades), what="global cancel")
+    ib.client.cancelOrder(987654)
+    await wait_for(lambda: 10147 in c.codes(), what="error 10147 for an unknown order")
+    assert c.real_errors(allowed={202, 10147}) == []
+
+
+async def test_bad_messages_get_errors_and_connection_survives(connect):
+    c = await connect(1)
+    ib = c.ib
+    ib.client.send(8, 1, "not-a-number")  # reqIds with a garbage field
+    ib.client.send(4242, 1)  # no such message id
+    await wait_for(lambda: c.codes().count(505) >= 2 or len(c.real_errors()) >= 2,
+                   what="errors for bad messages")
+    assert all(e[0] == -1 for e in c.real_errors())
+    assert ib.isConnected()
+    assert (await ib.reqCurrentTimeAsync()).year >= 2020
+
+
+async def test_delayed_market_data_type(connect):
+    c = await connect(1)
+    ib = c.ib
+    ib.reqMarketDataType(3)
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    ticker = ib.reqMktData(aapl, "", False, False)
+    await wait_for(lambda: ticker.bid > 0 or ticker.last > 0, what="ticks after reqMarketDataType(3)")
+    assert c.real_errors(allowed={10167}) == []
