@@ -135,11 +135,15 @@ class Client:
 
 @pytest.fixture
 async def connect(sim):
-    """`await connect(client_id=1, **kwargs)` -> Client; all are disconnected at teardown."""
+    """`await connect(client_id=1, max_version=None, **kwargs)` -> Client (kwargs go to
+    IB.connectAsync; max_version caps the client's advertised API version); all clients are
+    disconnected at teardown."""
     clients: list[Client] = []
 
-    async def _connect(client_id: int = 1, **kwargs) -> Client:
+    async def _connect(client_id: int = 1, max_version: int | None = None, **kwargs) -> Client:
         ib = IB()
+        if max_version is not None:
+            ib.client.MaxClientVersion = max_version
         ib.RequestTimeout = 20
         c = Client(ib)
         kwargs.setdefault("timeout", 10)

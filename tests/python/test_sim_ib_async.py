@@ -569,3 +569,39 @@ async def test_delayed_market_data_type(connect):
     ticker = ib.reqMktData(aapl, "", False, False)
     await wait_for(lambda: ticker.bid > 0 or ticker.last > 0, what="ticks after reqMarketDataType(3)")
     assert c.real_errors(allowed={10167}) == []
+
+
+@pytest.mark.parametrize("version", [157, 160, 163, 165, 169, 170, 176, 177])
+async def test_older_negotiated_versions(connect, version):
+    """ib_async capped at an older API version: the simulator announces that version and every
+    layout that changes with it (contract data, errors, orders, executions, symbol samples)
+    still decodes."""
+    c = await connect(1, max_version=version, raiseSyncErrors=True)
+    ib = c.ib
+    assert ib.client.serverVersion() == version
+    [d] = await ib.reqContractDetailsAsync(Stock("AAPL", "SMART", "USD"))
+    assert d.contract.conId == 265598 and d.longName == "APPLE INC" and d.minTick > 0
+    descs = await ib.reqMatchingSymbolsAsync("AAPL")
+    assert any(x.contract.conId == 265598 for x in descs)
+    trade = ib.placeOrder(d.contract, MarketOrder("BUY", 1))
+    await wait_for(trade.isDone, what="fill")
+    assert trade.orderStatus.status == "Filled"
+    await wait_for(lambda: trade.fills and trade.fills[0].commissionReport.execId, what="fill")
+    resting = ib.placeOrder(d.contract, LimitOrder("BUY", 1, round(trade.orderStatus.avgFillPrice * 0.7, 2)))
+    await wait_for(lambda: resting.orderStatus.status == "Submitted", what="resting order")
+    ib.cancelOrder(resting.order)
+    await wait_for(lambda: resting.orderStatus.status == "Cancelled", what="cancel")
+    completed = await ib.reqCompletedOrdersAsync(False)
+    assert any(t.order.permId == trade.order.permId for t in completed)
+    fills = await ib.reqExecutionsAsync()
+    assert trade.fills[0].execution.execId in {f.execution.execId for f in fills}
+    await ib.reqContractDetailsAsync(Stock("NOSUCHSYM", "SMART", "USD"))
+    assert 200 in c.codes()
+    assert c.real_errors(allowed={200, 202}) == []
+
+
+async def test_master_client_zero_and_readonly(connect):
+    c0 = await connect(0)  # client 0 binds manual orders (reqAutoOpenOrders)
+    ro = await connect(5, readonly=True)
+    assert c0.real_errors() == [] and ro.real_errors() == []
+    assert {p.contract.symbol for p in ro.ib.positions()} >= {"AAPL"}
