@@ -39,14 +39,9 @@ async fn account_summary_all_tags() {
             .await
             .unwrap();
     let mut tags = std::collections::HashMap::new();
-    loop {
-        match next_data(&mut sub).await {
-            AccountSummaryResult::Summary(s) => {
-                assert_eq!(s.account, ACCOUNT);
-                tags.insert(s.tag.clone(), s.value.clone());
-            }
-            AccountSummaryResult::End => break,
-        }
+    while let AccountSummaryResult::Summary(s) = next_data(&mut sub).await {
+        assert_eq!(s.account, ACCOUNT);
+        tags.insert(s.tag.clone(), s.value.clone());
     }
     for t in [
         "NetLiquidation",
@@ -72,15 +67,12 @@ async fn positions_and_account_updates() {
 
     let mut sub = within(client.positions()).await.unwrap();
     let mut positions = Vec::new();
-    loop {
-        match next_data(&mut sub).await {
-            PositionUpdate::Position(p) => positions.push(p),
-            PositionUpdate::PositionEnd => break,
-        }
+    while let PositionUpdate::Position(p) = next_data(&mut sub).await {
+        positions.push(p);
     }
     let aapl = positions
         .iter()
-        .find(|p| p.contract.symbol.to_string() == "AAPL")
+        .find(|p| p.contract.symbol.as_str() == "AAPL")
         .expect("starting portfolio holds AAPL");
     assert_eq!(aapl.account, ACCOUNT);
     assert_eq!(aapl.position, 450.0);
@@ -107,7 +99,7 @@ async fn positions_and_account_updates() {
     assert!(time, "account update time");
     let p = portfolio
         .iter()
-        .find(|p| p.contract.symbol.to_string() == "AAPL")
+        .find(|p| p.contract.symbol.as_str() == "AAPL")
         .expect("AAPL in portfolio");
     assert_eq!(p.position, 450.0);
     assert!((p.market_value - p.position * p.market_price).abs() < 1.0);

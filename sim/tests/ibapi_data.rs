@@ -110,7 +110,7 @@ async fn matching_symbols_and_market_rule() {
 
     let hits = within(client.matching_symbols("AAP")).await.unwrap();
     assert!(
-        hits.iter().any(|h| h.contract.symbol.to_string() == "AAPL"),
+        hits.iter().any(|h| h.contract.symbol.as_str() == "AAPL"),
         "{hits:?}"
     );
 

@@ -279,8 +279,10 @@ async fn oversized_and_truncated_frames_close_only_that_connection() {
 
 #[tokio::test]
 async fn slow_consumer_is_disconnected() {
-    let mut world = tws_sim::WorldConfig::default();
-    world.tick_interval_ms = 1;
+    let world = tws_sim::WorldConfig {
+        tick_interval_ms: 1,
+        ..Default::default()
+    };
     let sim = start_sim_with(SimOptions {
         world,
         server: ServerOptions {

@@ -81,8 +81,7 @@ async fn market_order_fills_and_shows_everywhere() {
             PlaceOrder::ExecutionData(e) => exec_id = Some(e.execution.execution_id.clone()),
             _ => {}
         }
-        filled && matches!(p, PlaceOrder::CommissionReport(_))
-            || (filled && exec_id.is_some() && matches!(p, PlaceOrder::CommissionReport(_)))
+        filled && exec_id.is_some() && matches!(p, PlaceOrder::CommissionReport(_))
     })
     .await;
     assert!(filled, "order filled: items {items:?} codes {codes:?}");
@@ -154,7 +153,7 @@ async fn market_order_fills_and_shows_everywhere() {
     loop {
         match within(pos.next()).await.unwrap().unwrap() {
             SubscriptionItem::Data(PositionUpdate::Position(p))
-                if p.contract.symbol.to_string() == "AAPL" =>
+                if p.contract.symbol.as_str() == "AAPL" =>
             {
                 wire_pos = Some(p.position)
             }
@@ -173,7 +172,7 @@ async fn market_order_fills_and_shows_everywhere() {
     loop {
         match within(upd.next()).await.unwrap().unwrap() {
             SubscriptionItem::Data(AccountUpdate::PortfolioValue(p))
-                if p.contract.symbol.to_string() == "AAPL" =>
+                if p.contract.symbol.as_str() == "AAPL" =>
             {
                 port = Some(p.position)
             }
