@@ -615,3 +615,62 @@ fn tick_throughput() {
     assert!(n >= 150_000, "{n}");
     eprintln!("{n} responses in {el:.3}s = {:.0}/s", n as f64 / el);
 }
+
+#[test]
+fn generic_ticks() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let rs = c.req(
+        &mut w,
+        Request::ReqMktData {
+            req_id: 1,
+            contract: stk("AAPL"),
+            generic_tick_list: "165,236,233,106,104".into(),
+            snapshot: false,
+            regulatory_snapshot: false,
+        },
+    );
+    let mut types: Vec<i32> = rs
+        .iter()
+        .filter_map(|r| match r {
+            Response::TickPrice { tick_type, .. }
+            | Response::TickSize { tick_type, .. }
+            | Response::TickGeneric { tick_type, .. }
+            | Response::TickString { tick_type, .. } => Some(*tick_type),
+            _ => None,
+        })
+        .collect();
+    w.advance(T0 + 500);
+    types.extend(c.drain().iter().filter_map(|r| match r {
+        Response::TickString { tick_type, .. } => Some(*tick_type),
+        _ => None,
+    }));
+    for t in [15, 16, 19, 20, 21, 23, 24, 46, 48, 49, 89] {
+        assert!(types.contains(&t), "tick {t} missing from {types:?}");
+    }
+    let (lo52, hi52) = rs.iter().fold((0.0, 0.0), |acc, r| match r {
+        Response::TickPrice {
+            tick_type: 19,
+            price,
+            ..
+        } => (*price, acc.1),
+        Response::TickPrice {
+            tick_type: 20,
+            price,
+            ..
+        } => (acc.0, *price),
+        _ => acc,
+    });
+    assert!(lo52 > 0.0 && lo52 <= hi52);
+    let e = errors(&c.req(
+        &mut w,
+        Request::ReqMktData {
+            req_id: 2,
+            contract: stk("AAPL"),
+            generic_tick_list: "236".into(),
+            snapshot: true,
+            regulatory_snapshot: false,
+        },
+    ));
+    assert_eq!(e[0].1, 321);
+}

@@ -203,7 +203,7 @@ impl World {
         client: ClientId,
         req_id: ReqId,
         contract: &Contract,
-        _generic: &str,
+        generic: &str,
         snapshot: bool,
         now: i64,
     ) {
@@ -227,6 +227,20 @@ impl World {
                 return;
             }
         };
+        let generics: Vec<&str> = generic
+            .split(',')
+            .map(str::trim)
+            .filter(|g| !g.is_empty())
+            .collect();
+        if snapshot && !generics.is_empty() {
+            self.error(
+                client,
+                req_id,
+                321,
+                "Error validating request.-'bW' : cause - Snapshot market data subscription is not applicable to generic ticks",
+            );
+            return;
+        }
         let md_type = self.clients.get(&client).map_or(1, |c| c.md_type);
         let (delayed, served) = match self.cfg.market_data {
             DataPermissions::Live => {
@@ -285,6 +299,7 @@ impl World {
             low: stats.low,
             last_ts_sec: 0,
             rng,
+            rt_volume: generics.contains(&"233"),
         };
         self.emit_tick_batch(&mut sub, t, true);
         let tt = |v: i32| if delayed { delayed_tick(v) } else { v };
@@ -308,7 +323,80 @@ impl World {
             self.send(client, Response::TickSnapshotEnd { req_id });
             return;
         }
+        self.send_generic_ticks(client, req_id, idx, &generics, t);
         self.mkt_subs.push(sub);
+    }
+
+    /// One-off values of requested generic ticks (100, 101, 104, 106, 165, 221, 236, 588).
+    fn send_generic_ticks(
+        &mut self,
+        client: ClientId,
+        req_id: ReqId,
+        idx: usize,
+        generics: &[&str],
+        t: i64,
+    ) {
+        let inst = self.uni.get(idx);
+        let (kind, vol, iv, avg_volume) = (inst.kind, inst.vol, inst.implied_vol, inst.avg_volume);
+        let h = mix64(inst.con_id() as u64 ^ (t / 86_400_000) as u64);
+        let size = |tick_type: i32, size: f64| Response::TickSize {
+            req_id,
+            tick_type,
+            size,
+        };
+        let generic = |tick_type: i32, value: f64| Response::TickGeneric {
+            req_id,
+            tick_type,
+            value,
+        };
+        let price = |tick_type: i32, price: f64| Response::TickPrice {
+            req_id,
+            tick_type,
+            price,
+            size: None,
+            attr_mask: 0,
+        };
+        let mut out = Vec::new();
+        if matches!(kind, AssetKind::Stock | AssetKind::Etf) {
+            out.push(generic(tick::HALTED, 0.0));
+        }
+        for g in generics {
+            match *g {
+                "100" => {
+                    out.push(size(29, (5_000 + h % 50_000) as f64));
+                    out.push(size(30, (4_000 + (h >> 16) % 50_000) as f64));
+                }
+                "101" => {
+                    out.push(size(27, (100_000 + (h >> 8) % 900_000) as f64));
+                    out.push(size(28, (100_000 + (h >> 24) % 900_000) as f64));
+                }
+                "104" => out.push(generic(23, vol)),
+                "106" => out.push(generic(24, iv)),
+                "165" => {
+                    for (days, lo_t, hi_t) in [(91, 15, 16), (182, 17, 18), (365, 19, 20)] {
+                        let (lo, hi) = self.mkt.close_extremes(&self.uni, idx, days, t);
+                        out.push(price(lo_t, lo));
+                        out.push(price(hi_t, hi));
+                    }
+                    out.push(size(21, avg_volume.round()));
+                }
+                "221" => {
+                    let q = self.mkt.quote(&self.uni, idx, t);
+                    out.push(price(37, q.last));
+                }
+                "236" => {
+                    out.push(generic(46, 3.0));
+                    out.push(size(89, (1_000_000 + h % 50_000_000) as f64));
+                }
+                "588" if kind == AssetKind::Future => {
+                    out.push(size(86, (2_000_000 + h % 200_000) as f64))
+                }
+                _ => {}
+            }
+        }
+        for r in out {
+            self.send(client, r);
+        }
     }
 
     /// Emit one batch of ticks for a subscription at simulated time `t`.
@@ -378,6 +466,14 @@ impl World {
                 price: sub.low,
                 size: None,
                 attr_mask: 0,
+            });
+        }
+        if sub.rt_volume && kind != AssetKind::Fx {
+            let vol = self.mkt.day_stats_volume(&self.uni, idx, t);
+            out.send(Response::TickString {
+                req_id,
+                tick_type: 48,
+                value: format!("{};{};{};{};{};false", q.last, ls, t, vol, q.mid),
             });
         }
         let secs = t.div_euclid(1000);

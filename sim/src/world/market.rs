@@ -647,6 +647,28 @@ impl Market {
         Self::show_price(uni, idx, mid, Show::Trades)
     }
 
+    /// Lowest and highest daily close over the last `days` days before `t`.
+    pub fn close_extremes(&mut self, uni: &Universe, idx: usize, days: i64, t: i64) -> (f64, f64) {
+        let pi = self.path_of(uni, idx);
+        let d = self.day_of(t);
+        let (mut lo, mut hi) = (f64::MAX, f64::MIN);
+        for k in (d - days).max(self.lo_day)..d {
+            let l = self.logc(pi, k);
+            lo = lo.min(l);
+            hi = hi.max(l);
+        }
+        let cur = self.log_mid(pi, t);
+        let conv = |m: &Self, l: f64| {
+            let mid = match uni.get(idx).option {
+                None => l.exp(),
+                Some(_) => m.option_greeks_at(uni, idx, l.exp(), t).price,
+            };
+            Self::show_price(uni, idx, mid, Show::Trades)
+        };
+        let (a, b) = (conv(self, lo.min(cur)), conv(self, hi.max(cur)));
+        (a.min(b), a.max(b))
+    }
+
     /// Cumulative session volume of an instrument at `t` (cheap; used per tick).
     pub fn day_stats_volume(&mut self, uni: &Universe, idx: usize, t: i64) -> f64 {
         let pi = self.path_of(uni, idx);

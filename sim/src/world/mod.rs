@@ -87,6 +87,8 @@ struct MktSub {
     low: f64,
     last_ts_sec: i64,
     rng: u64,
+    /// Generic tick 233 requested: RT_VOLUME strings with every trade.
+    rt_volume: bool,
 }
 
 #[derive(Debug, Clone)]
