@@ -36,8 +36,8 @@ pub const MAX_VERSION: i32 = 178;
 /// Per-connection state shared between decoding and encoding.
 #[derive(Debug, Default)]
 struct State {
-    /// Historical requests in flight: req id -> bars are daily (or longer).
-    hist_daily: HashMap<ReqId, bool>,
+    /// Historical requests in flight: req id -> (bars are daily or longer, keepUpToDate).
+    hist: HashMap<ReqId, (bool, bool)>,
     /// Bars received from the world, waiting for their end marker.
     pending_bars: HashMap<ReqId, (Vec<Bar>, i32)>,
 }
@@ -65,12 +65,22 @@ impl TextCodec {
     /// Decode one frame body (without its length prefix).
     pub fn decode_frame(&mut self, frame: &[u8]) -> Result<Request, DecodeError> {
         let req = decode::decode(self.version, frame)?;
-        if let Request::ReqHistoricalData {
-            req_id, bar_size, ..
-        } = &req
-        {
-            let daily = is_daily_bar_size(bar_size);
-            self.state().hist_daily.insert(*req_id, daily);
+        match &req {
+            Request::ReqHistoricalData {
+                req_id,
+                bar_size,
+                keep_up_to_date,
+                ..
+            } => {
+                let daily = is_daily_bar_size(bar_size);
+                self.state().hist.insert(*req_id, (daily, *keep_up_to_date));
+            }
+            Request::CancelHistoricalData { req_id } => {
+                let mut st = self.state();
+                st.hist.remove(req_id);
+                st.pending_bars.remove(req_id);
+            }
+            _ => {}
         }
         Ok(req)
     }
@@ -95,7 +105,10 @@ impl TextCodec {
                 let (bars, format_date, daily) = {
                     let mut st = self.state();
                     let (bars, fd) = st.pending_bars.remove(req_id).unwrap_or((Vec::new(), 1));
-                    let daily = st.hist_daily.get(req_id).copied().unwrap_or(false);
+                    let (daily, keep) = st.hist.get(req_id).copied().unwrap_or((false, false));
+                    if !keep {
+                        st.hist.remove(req_id);
+                    }
                     (bars, fd, daily)
                 };
                 encode::historical_data(*req_id, start, end, &bars, format_date, daily, out);
@@ -105,13 +118,19 @@ impl TextCodec {
                 bar,
                 format_date,
             } => {
-                let daily = self
-                    .state()
-                    .hist_daily
-                    .get(req_id)
-                    .copied()
-                    .unwrap_or(false);
+                let daily = self.state().hist.get(req_id).is_some_and(|h| h.0);
                 encode::historical_data_update(*req_id, bar, *format_date, daily, out);
+            }
+            Response::Error { id, .. } => {
+                // A failed historical request: forget it and any bars held for it.
+                {
+                    let mut st = self.state();
+                    st.pending_bars.remove(id);
+                    if st.hist.get(id).is_some_and(|h| !h.1) {
+                        st.hist.remove(id);
+                    }
+                }
+                encode::encode(self.version, resp, out)
             }
             other => encode::encode(self.version, other, out),
         }
