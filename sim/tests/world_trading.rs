@@ -503,3 +503,45 @@ fn us_equities_hours_queue_orders_until_the_open() {
             .any(|r| matches!(r, Response::TickPrice { req_id: 5, .. }))
     );
 }
+
+#[test]
+fn admin_shock_triggers_stops_and_history_agrees() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    w.advance(T0 + 90_000);
+    let (bid, _, last0) = snapshot(&mut c, &mut w, 9, stk("XOM"));
+    let stop = ((bid * 0.95) * 100.0).round() / 100.0;
+    let mut s = order("SELL", 100.0, "STP", None, Some(stop));
+    s.tif = "GTC".into();
+    place(&mut c, &mut w, 80, stk("XOM"), s);
+    let q = w.shock("XOM", -0.10).expect("known symbol");
+    assert!(q.last < last0 * 0.92, "{} vs {}", q.last, last0);
+    w.advance(T0 + 91_000);
+    let rs = c.drain();
+    assert_eq!(statuses(&rs, 80).last().unwrap(), "Filled");
+    let (_, _, last1) = snapshot(&mut c, &mut w, 10, stk("XOM"));
+    let rs = c.req(
+        &mut w,
+        Request::ReqHistoricalData {
+            req_id: 11,
+            contract: stk("XOM"),
+            end_date_time: String::new(),
+            bar_size: "1 min".into(),
+            duration: "1800 S".into(),
+            use_rth: true,
+            what_to_show: "TRADES".into(),
+            format_date: 2,
+            keep_up_to_date: false,
+        },
+    );
+    let bars = rs
+        .iter()
+        .find_map(|r| match r {
+            Response::HistoricalData { bars, .. } => Some(bars.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(bars.last().unwrap().close, last1);
+    // Earlier bars are untouched (pre-shock level).
+    assert!(bars[0].close > last1 * 1.05);
+}

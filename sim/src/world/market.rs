@@ -196,6 +196,8 @@ struct Path {
     sec_minute: i64,
     sec: [f64; 61],
     daily: HashMap<i64, DailyAgg>,
+    /// Admin price shocks: (effective minute, log shift), sorted by time.
+    shocks: Vec<(i64, f64)>,
 }
 
 /// A quote at an instant.
@@ -282,6 +284,7 @@ impl Market {
                 sec_minute: i64::MIN,
                 sec: [0.0; 61],
                 daily: HashMap::new(),
+                shocks: Vec::new(),
             };
             let ai = (anchor_day - lo_day) as usize;
             p.logc[ai] = inst.price.max(1e-9).ln();
@@ -401,6 +404,11 @@ impl Market {
             knots.push(a + f * (b - a) + wi - f * wn);
         }
         knots[n] = b;
+        if !p.shocks.is_empty() {
+            for (i, k) in knots.iter_mut().enumerate() {
+                *k += Self::shift_of(p, start + i as i64 * 60_000);
+            }
+        }
         let per_min = p.avg_volume / n as f64;
         let mut cumvol = Vec::with_capacity(n + 1);
         cumvol.push(0.0);
@@ -437,17 +445,52 @@ impl Market {
         }
     }
 
+    fn shift_of(p: &Path, t: i64) -> f64 {
+        p.shocks
+            .iter()
+            .take_while(|(ts, _)| *ts <= t)
+            .map(|(_, s)| s)
+            .sum()
+    }
+
+    fn shift(&self, pi: usize, t: i64) -> f64 {
+        match &self.paths[pi] {
+            Some(p) if !p.shocks.is_empty() => Self::shift_of(p, t),
+            _ => 0.0,
+        }
+    }
+
+    /// Move an instrument's price (and its options') by `pct` (0.05 = +5%) from the minute of
+    /// `t` on. History before that minute is unchanged. Returns false for options (shock the
+    /// underlying instead).
+    pub fn shock(&mut self, uni: &Universe, idx: usize, t: i64, pct: f64) -> bool {
+        if uni.get(idx).option.is_some() || pct <= -1.0 || !pct.is_finite() {
+            return false;
+        }
+        let eff = t.div_euclid(60_000) * 60_000;
+        let day = self.day_of(eff);
+        let Some(p) = self.paths[idx].as_mut() else {
+            return false;
+        };
+        p.shocks.push((eff, (1.0 + pct).ln()));
+        p.shocks.sort_by_key(|s| s.0);
+        p.day = None;
+        p.sec_minute = i64::MIN;
+        p.daily.retain(|d, _| *d < day);
+        true
+    }
+
     /// Log mid price of path `pi` at `t`.
     fn log_mid(&mut self, pi: usize, t: i64) -> f64 {
         let d = self.day_of(t);
         let Some((s, e)) = self.session(d) else {
-            return self.logc(pi, d);
+            return self.logc(pi, d) + self.shift(pi, t);
         };
         if t <= s {
-            return self.logc(pi, d - 1);
+            return self.logc(pi, d - 1) + self.shift(pi, t);
         }
         if t >= e {
-            return self.logc(pi, d);
+            return self.logc(pi, d) + self.shift(pi, t);
         }
         if d < self.lo_day + 1 {
             return self.logc(pi, self.lo_day);
@@ -653,7 +696,7 @@ impl Market {
         let d = self.day_of(t);
         let (mut lo, mut hi) = (f64::MAX, f64::MIN);
         for k in (d - days).max(self.lo_day)..d {
-            let l = self.logc(pi, k);
+            let l = self.logc(pi, k) + self.shift(pi, self.knot_ms(k));
             lo = lo.min(l);
             hi = hi.max(l);
         }

@@ -783,6 +783,18 @@ impl World {
         self.clock.jump_to(sim_ms);
     }
 
+    /// Admin price shock: move `symbol` (stock/ETF/FX/future/index, and so its options) by
+    /// `pct` (0.05 = +5%) from now on; working orders see it on the next `advance`.
+    /// Returns the new quote, or None for an unknown symbol.
+    pub fn shock(&mut self, symbol: &str, pct: f64) -> Option<QuoteInfo> {
+        let idx = self.uni.by_symbol(symbol, None)?;
+        let now = self.now_ms();
+        if !self.mkt.shock(&self.uni, idx, now, pct) {
+            return None;
+        }
+        self.quote(symbol)
+    }
+
     /// Account codes.
     pub fn account_ids(&self) -> Vec<String> {
         self.accounts.iter().map(|a| a.id.clone()).collect()
