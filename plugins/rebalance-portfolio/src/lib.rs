@@ -31,7 +31,7 @@ struct Input {
     unknown_symbols: Option<UnknownSymbols>,
     weight_tolerance: Option<f64>,
     execute: bool,
-    /// Seconds to wait for fills before verifying (default 10).
+    /// Seconds to wait for fills before verifying (default 8).
     fill_timeout_secs: Option<f64>,
 }
 
@@ -291,6 +291,29 @@ fn wait_for_positions(
     Ok(false)
 }
 
+/// Waits until the account's cash is close to the plan's expected residual cash (fills at
+/// prices other than the estimate and real commissions make it differ slightly).
+fn wait_for_cash(
+    account_id: Option<&str>,
+    plan: &RebalancePlan,
+    timeout_secs: f64,
+) -> Result<bool, Error> {
+    let tolerance = (plan.turnover * 0.01).max(100.0);
+    let step = std::time::Duration::from_millis(250);
+    let rounds = ((timeout_secs * 1000.0) / 250.0).ceil().max(1.0) as usize;
+    for i in 0..rounds {
+        host::check_cancelled()?;
+        let cash = plugin_kit::summary_cash(&account::summary(account_id)?);
+        if (cash - plan.residual_cash).abs() <= tolerance {
+            return Ok(true);
+        }
+        if i + 1 < rounds {
+            std::thread::sleep(step);
+        }
+    }
+    Ok(false)
+}
+
 fn place_batch(
     plan: &RebalancePlan,
     side: Side,
@@ -407,7 +430,7 @@ fn run_rebalance(input: Input) -> Result<Value, Error> {
             json!({"status": "declined", "plan": plan}),
         ));
     }
-    let timeout = input.fill_timeout_secs.unwrap_or(10.0).clamp(0.5, 60.0);
+    let timeout = input.fill_timeout_secs.unwrap_or(8.0).clamp(0.5, 60.0);
     let mut orders_log = Vec::new();
     host::progress(1.0, Some(4.0), Some("placing sells"));
     place_batch(&plan, Side::Sell, snap.account.as_deref(), &mut orders_log)?;
@@ -423,11 +446,14 @@ fn run_rebalance(input: Input) -> Result<Value, Error> {
         &expected_after(&plan, None),
         timeout,
     )?;
+    // Account values can lag the fills (summary updates are periodic): wait until the cash
+    // balance reflects the trades before verifying, so the weights use a consistent NAV.
+    let cash_settled = wait_for_cash(snap.account.as_deref(), &plan, timeout)?;
     host::progress(3.0, Some(4.0), Some("verifying"));
     let v = verify_now(snap.account.clone(), &targets, &cfg)?;
     host::progress(4.0, Some(4.0), Some("done"));
     md.push_str(&format!(
-        "\n## Execution\n\n{} orders sent; sells filled before buys: {sells_done}; all fills seen: {all_done}.\n\n## Verification (positions re-read)\n\n{}",
+        "\n## Execution\n\n{} orders sent; sells filled before buys: {sells_done}; all fills seen: {all_done}; cash settled: {cash_settled}.\n\n## Verification (positions re-read)\n\n{}",
         orders_log.len(),
         verification_markdown(&v)
     ));
@@ -438,6 +464,7 @@ fn run_rebalance(input: Input) -> Result<Value, Error> {
             "plan": plan,
             "orders": orders_log,
             "fills_complete": all_done,
+            "cash_settled": cash_settled,
             "verification": v,
         }),
     ))
@@ -460,7 +487,7 @@ fn schema(with_execute: bool) -> Value {
     });
     if with_execute {
         props["execute"] = json!({"type": "boolean", "default": false, "description": "Place the orders (after user confirmation). false = dry run"});
-        props["fill_timeout_secs"] = json!({"type": "number", "description": "Seconds to wait for fills before verifying (default 10)"});
+        props["fill_timeout_secs"] = json!({"type": "number", "description": "Seconds to wait for fills before verifying (default 8)"});
     }
     json!({"type": "object", "properties": props, "required": ["targets"]})
 }
