@@ -1260,3 +1260,29 @@ fn dump_frames_for_ib_async_check() {
     }
     std::fs::write(path, text).unwrap();
 }
+
+#[test]
+fn unimplemented_messages_are_unsupported_with_their_request_id() {
+    use super::fixtures::UNSUPPORTED_FRAMES;
+    for (v, s) in UNSUPPORTED_FRAMES {
+        let fields: Vec<&str> = s.split('\0').collect();
+        let msg_id: i32 = fields[0].parse().unwrap();
+        let Ok(Request::Unsupported {
+            msg_id: got,
+            req_id,
+        }) = decode(*v, s)
+        else {
+            panic!("v{v} {s:?} -> {:?}", decode(*v, s));
+        };
+        assert_eq!(got, msg_id);
+        let expected = match msg_id {
+            14 | 18 | 19 | 65 | 66 | 72 | 73 | 80 | 82 | 85 => None,
+            79 | 83 | 84 | 86 | 88 | 89 | 96 | 97 | 98 | 100 | 101 | 102 | 103 | 104 => {
+                Some(fields[1].parse::<i32>().unwrap())
+            }
+            _ => Some(fields[2].parse::<i32>().unwrap()),
+        };
+        assert_eq!(req_id, expected, "v{v} {s:?}");
+        assert!(req_id.is_none_or(|id| (21..=37).contains(&id)), "{s:?}");
+    }
+}
