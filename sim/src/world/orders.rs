@@ -1,6 +1,6 @@
 //! Order records and the matching rules (pure parts; messaging lives in `trading.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::instruments;
 use super::market::Quote;
@@ -226,6 +226,8 @@ pub struct ExecRecord {
 #[derive(Debug, Clone)]
 pub struct OrderBook {
     pub orders: BTreeMap<(ClientId, OrderId), SimOrder>,
+    /// Keys of active (held / pre-submitted / submitted) orders.
+    pub active: BTreeSet<(ClientId, OrderId)>,
     pub executions: Vec<ExecRecord>,
     next_perm: i64,
     exec_seq: u64,
@@ -236,6 +238,7 @@ impl OrderBook {
     pub fn new(seed: u64) -> Self {
         Self {
             orders: BTreeMap::new(),
+            active: BTreeSet::new(),
             executions: Vec::new(),
             next_perm: 1_000_000_000 + (seed % 100_000) as i64 * 1000,
             exec_seq: 0,
@@ -259,6 +262,23 @@ impl OrderBook {
         )
     }
 
+    /// Record the (possibly changed) status of an order in the active set.
+    pub fn sync(&mut self, key: (ClientId, OrderId)) {
+        match self.orders.get(&key) {
+            Some(o) if o.status.is_active() => {
+                self.active.insert(key);
+            }
+            _ => {
+                self.active.remove(&key);
+            }
+        }
+    }
+
+    /// Active orders.
+    pub fn active_orders(&self) -> impl Iterator<Item = &SimOrder> {
+        self.active.iter().filter_map(|k| self.orders.get(k))
+    }
+
     /// Find an order by id, preferring the given client's.
     pub fn find(&self, client_id: ClientId, order_id: OrderId) -> Option<(ClientId, OrderId)> {
         if self.orders.contains_key(&(client_id, order_id)) {
@@ -277,8 +297,7 @@ impl OrderBook {
         if group.is_empty() {
             return Vec::new();
         }
-        self.orders
-            .values()
+        self.active_orders()
             .filter(|o| {
                 o.key() != except
                     && o.status.is_active()
@@ -289,10 +308,9 @@ impl OrderBook {
             .collect()
     }
 
-    /// Children of a parent order (same client).
+    /// Active children of a parent order (same client).
     pub fn children(&self, parent: (ClientId, OrderId)) -> Vec<(ClientId, OrderId)> {
-        self.orders
-            .values()
+        self.active_orders()
             .filter(|o| o.client_id == parent.0 && o.order.parent_id == parent.1 && parent.1 != 0)
             .map(|o| o.key())
             .collect()

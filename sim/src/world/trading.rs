@@ -209,6 +209,7 @@ impl World {
             reported: None,
         };
         self.book.orders.insert(key, sim);
+        self.book.sync(key);
         if order_id >= self.next_order_id {
             self.next_order_id = order_id + 1;
         }
@@ -448,6 +449,7 @@ impl World {
             Status::Submitted
         };
         o.order.transmit = true;
+        self.book.sync(key);
         self.report(key);
         if !waiting {
             self.try_match(key, now, None);
@@ -581,6 +583,7 @@ impl World {
             }
             (m.filled, m.avg_fill, m.status)
         };
+        self.book.sync(key);
         let execution = Execution {
             order_id: o.order_id,
             client_id: o.client_id,
@@ -688,6 +691,7 @@ impl World {
         o.status = Status::Cancelled;
         o.completed_ms = Some(now);
         o.completed_status = why.to_string();
+        self.book.sync(key);
         let (client, id) = key;
         self.report(key);
         if user {
@@ -725,8 +729,7 @@ impl World {
     pub(super) fn global_cancel(&mut self, now: i64) {
         let keys: Vec<Key> = self
             .book
-            .orders
-            .values()
+            .active_orders()
             .filter(|o| o.status.is_active())
             .map(|o| o.key())
             .collect();
@@ -738,8 +741,7 @@ impl World {
     pub(super) fn send_open_orders(&mut self, client: ClientId, all: bool) {
         let keys: Vec<Key> = self
             .book
-            .orders
-            .values()
+            .active_orders()
             .filter(|o| o.status.is_active() && (all || o.client_id == client || client == 0))
             .map(|o| o.key())
             .collect();
@@ -872,8 +874,7 @@ impl World {
     pub(super) fn match_orders(&mut self, sim: i64) {
         let keys: Vec<Key> = self
             .book
-            .orders
-            .values()
+            .active_orders()
             .filter(|o| o.status == Status::Submitted && !matches!(o.otype, "MOC" | "LOC"))
             .map(|o| o.key())
             .collect();
@@ -890,8 +891,7 @@ impl World {
     pub(super) fn run_close(&mut self, t: i64) {
         let keys: Vec<Key> = self
             .book
-            .orders
-            .values()
+            .active_orders()
             .filter(|o| o.status.is_active())
             .map(|o| o.key())
             .collect();
