@@ -5,6 +5,7 @@ mod world_support;
 use tws_sim::api::{Contract, Request, Response};
 use world_support::*;
 
+#[allow(clippy::too_many_arguments)]
 fn hist(
     c: &mut Client,
     w: &mut tws_sim::world::World,
