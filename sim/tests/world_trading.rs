@@ -545,3 +545,145 @@ fn admin_shock_triggers_stops_and_history_agrees() {
     // Earlier bars are untouched (pre-shock level).
     assert!(bars[0].close > last1 * 1.05);
 }
+
+#[test]
+fn hostile_requests_never_panic() {
+    use tws_sim::api::{Contract, Order, ScannerSubscription};
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 0);
+    let weird_contracts = [
+        Contract::default(),
+        Contract {
+            con_id: -5,
+            ..Default::default()
+        },
+        Contract {
+            symbol: "É€漢".into(),
+            sec_type: "OPT".into(),
+            strike: f64::NAN,
+            last_trade_date_or_contract_month: "2x".into(),
+            ..Default::default()
+        },
+        Contract {
+            local_symbol: ".".into(),
+            ..Default::default()
+        },
+        stk("SPY"),
+    ];
+    let nums = [f64::NAN, f64::INFINITY, -1.0, 0.0, 1e300, 0.015];
+    let mut id = 1;
+    for ct in &weird_contracts {
+        for &x in &nums {
+            id += 1;
+            let o = Order {
+                action: if id % 2 == 0 { "BUY" } else { "xx" }.into(),
+                total_quantity: x,
+                order_type: ["MKT", "LMT", "STP", "TRAIL", "MOC", "LOC", "??"][id as usize % 7]
+                    .into(),
+                lmt_price: Some(x),
+                aux_price: Some(x),
+                trailing_percent: Some(x),
+                tif: ["", "GTC", "IOC", "??"][id as usize % 4].into(),
+                parent_id: id % 3,
+                oca_group: "G".into(),
+                transmit: id % 5 != 0,
+                what_if: id % 7 == 0,
+                ..Default::default()
+            };
+            w.handle(
+                0,
+                Request::PlaceOrder {
+                    order_id: id,
+                    contract: ct.clone(),
+                    order: o,
+                },
+            );
+            w.handle(
+                0,
+                Request::ReqHistoricalData {
+                    req_id: id,
+                    contract: ct.clone(),
+                    end_date_time: ["", "19000101 00:00:00", "99991231 23:59:59 UTC", "garbage"]
+                        [id as usize % 4]
+                        .into(),
+                    bar_size: ["1 secs", "1 day", "1M", "bogus"][id as usize % 4].into(),
+                    duration: ["9223372036854775807 Y", "0 D", "-3 S", "2000 S"][id as usize % 4]
+                        .into(),
+                    use_rth: false,
+                    what_to_show: ["TRADES", "BID", "MIDPOINT", "X"][id as usize % 4].into(),
+                    format_date: 1,
+                    keep_up_to_date: id % 2 == 0,
+                },
+            );
+            w.handle(
+                0,
+                Request::ReqMktData {
+                    req_id: id,
+                    contract: ct.clone(),
+                    generic_tick_list: "100,101,104,106,165,221,233,236,588,999,,".into(),
+                    snapshot: id % 3 == 0,
+                    regulatory_snapshot: false,
+                },
+            );
+            w.handle(
+                0,
+                Request::ReqContractDetails {
+                    req_id: id,
+                    contract: ct.clone(),
+                },
+            );
+            w.handle(
+                0,
+                Request::CancelOrder {
+                    order_id: id - 3,
+                    manual_order_cancel_time: String::new(),
+                },
+            );
+            w.handle(
+                0,
+                Request::ReqScannerSubscription {
+                    req_id: 10_000 + id,
+                    subscription: ScannerSubscription {
+                        number_of_rows: -4,
+                        scan_code: "TOP_PERC_LOSE".into(),
+                        above_price: Some(x),
+                        ..Default::default()
+                    },
+                },
+            );
+            w.handle(
+                0,
+                Request::ReqPnLSingle {
+                    req_id: 20_000 + id,
+                    account: "NOPE".into(),
+                    model_code: String::new(),
+                    con_id: -1,
+                },
+            );
+            w.handle(
+                0,
+                Request::ReqMatchingSymbols {
+                    req_id: id,
+                    pattern: "É".into(),
+                },
+            );
+            w.handle(
+                0,
+                Request::Unsupported {
+                    msg_id: 999,
+                    req_id: Some(id),
+                },
+            );
+        }
+        w.advance(T0 + id as i64 * 10_000);
+    }
+    w.handle(0, Request::ReqGlobalCancel);
+    w.handle(0, Request::ReqAutoOpenOrders { auto_bind: true });
+    w.handle(0, Request::ReqAllOpenOrders);
+    w.handle(0, Request::ReqCompletedOrders { api_only: false });
+    w.set_clock_speed(1e6);
+    w.jump_to(T0 + 400 * 86_400_000);
+    w.advance(T0 + 1_000_000);
+    w.advance(T0 + 2_000_000);
+    assert!(!c.drain().is_empty());
+}

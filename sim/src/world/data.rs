@@ -101,19 +101,19 @@ pub fn parse_duration(s: &str) -> Option<(i64, DurUnit)> {
 
 /// Approximate length of a duration in seconds.
 pub fn duration_secs(n: i64, u: DurUnit) -> i64 {
-    n * match u {
+    n.saturating_mul(match u {
         DurUnit::S => 1,
         DurUnit::D => 86_400,
         DurUnit::W => 7 * 86_400,
         DurUnit::M => 31 * 86_400,
         DurUnit::Y => 366 * 86_400,
-    }
+    })
 }
 
 /// TWS-like validation of a bar size / duration combination; Err = message of error 162.
 pub fn check_combo(bar: BarSpan, n: i64, u: DurUnit) -> Result<(), String> {
     let secs = duration_secs(n, u);
-    if u == DurUnit::S && n > 86_400 {
+    if (u == DurUnit::S && n > 86_400) || secs > 30 * 366 * 86_400 {
         return Err("Historical Market Data Service error message:Time length exceed max.".into());
     }
     if u == DurUnit::Y && n > 30 {

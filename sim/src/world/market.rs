@@ -367,7 +367,8 @@ impl Market {
     /// Log close of day `d` for path `pi` (extends the path forward as needed).
     fn logc(&mut self, pi: usize, d: i64) -> f64 {
         let lo = self.lo_day;
-        let d = d.max(lo);
+        // At most a century past the anchor (admin clock jumps): bounded memory.
+        let d = d.clamp(lo, self.anchor_day + 36_600);
         let need = (d - lo) as usize;
         let len = self.paths[pi].as_ref().map_or(0, |p| p.logc.len());
         if need >= len {
