@@ -605,3 +605,31 @@ async def test_master_client_zero_and_readonly(connect):
     ro = await connect(5, readonly=True)
     assert c0.real_errors() == [] and ro.real_errors() == []
     assert {p.contract.symbol for p in ro.ib.positions()} >= {"AAPL"}
+
+
+async def test_closing_trade_realizes_pnl(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    pnl = ib.reqPnL(ACCOUNT)
+    await wait_for(lambda: not math.isnan(pnl.realizedPnL), what="PnL")
+    realized_before = pnl.realizedPnL
+    avg_cost = {p.contract.conId: p.avgCost for p in ib.positions()}[265598]
+    trade = ib.placeOrder(aapl, MarketOrder("SELL", 50))
+    await wait_for(trade.isDone, what="sell filled")
+    await wait_for(lambda: trade.fills and trade.fills[-1].commissionReport.execId, what="report")
+    assert all(f.execution.side == "SLD" for f in trade.fills)
+    realized = sum(f.commissionReport.realizedPNL for f in trade.fills)
+    commission = sum(f.commissionReport.commission for f in trade.fills)
+    expected = 50 * (trade.orderStatus.avgFillPrice - avg_cost) - commission
+    assert realized == pytest.approx(expected, rel=1e-3, abs=0.05)
+    await wait_for(lambda: abs(pnl.realizedPnL - realized_before - realized) < 1,
+                   timeout=10, what="PnL realized update")
+    await wait_for(lambda: any(p.contract.conId == 265598 and p.position == 400
+                               for p in ib.positions()), what="position 400")
+    # PnL's unrealized agrees with the portfolio (prices move a little between pushes)
+    await wait_for(lambda: any(p.contract.conId == 265598 and p.position == 400
+                               for p in ib.portfolio()), timeout=15, what="portfolio 400")
+    total = sum(p.unrealizedPNL for p in ib.portfolio())
+    assert pnl.unrealizedPnL == pytest.approx(total, rel=0.02)
+    assert c.real_errors() == []
