@@ -11,7 +11,19 @@ ROOT=$(pwd)
 VENV=${VENV:-$ROOT/.venv}
 if [ ! -x "$VENV/bin/python" ]; then
   echo "creating venv $VENV"
-  python3 -m venv "$VENV"
+  if ! python3 -m venv "$VENV"; then
+    # Debian/Ubuntu ship venv separately (python3-venv / python3.X-venv).
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+      rm -rf "$VENV"
+      pyver=$(python3 -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')
+      apt-get install -y -q python3-venv "python${pyver}-venv" >/dev/null 2>&1 \
+        || { apt-get update -q >/dev/null && apt-get install -y -q python3-venv; }
+      python3 -m venv "$VENV"
+    else
+      echo "python3 -m venv failed: install python3-venv" >&2
+      exit 1
+    fi
+  fi
 fi
 for req in tests/python/requirements*.txt; do
   [ -f "$req" ] || continue
