@@ -633,3 +633,16 @@ async def test_closing_trade_realizes_pnl(connect):
     total = sum(p.unrealizedPNL for p in ib.portfolio())
     assert pnl.unrealizedPnL == pytest.approx(total, rel=0.02)
     assert c.real_errors() == []
+
+
+async def test_connect_options_pace_api(sim):
+    from ib_async import IB
+
+    ib = IB()
+    ib.client.setConnectOptions("+PACEAPI")
+    try:
+        await ib.connectAsync(sim.host, sim.port, clientId=3, timeout=10)
+        assert ib.client.serverVersion() == 178
+        assert ib.managedAccounts() == [ACCOUNT]
+    finally:
+        ib.disconnect()
