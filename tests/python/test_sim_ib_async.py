@@ -646,3 +646,17 @@ async def test_connect_options_pace_api(sim):
         assert ib.managedAccounts() == [ACCOUNT]
     finally:
         ib.disconnect()
+
+
+async def test_historical_with_end_date_time(connect):
+    c = await connect(1)
+    ib = c.ib
+    spy = await qualify(ib, Stock("SPY", "SMART", "USD"))
+    end = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3)
+    bars = await ib.reqHistoricalDataAsync(spy, end, "2 D", "1 hour", "TRADES", useRTH=False)
+    assert len(bars) >= 10
+    assert bars[-1].date <= end
+    assert bars[0].date >= end - dt.timedelta(days=5)
+    daily = await ib.reqHistoricalDataAsync(spy, end, "1 M", "1 day", "TRADES", useRTH=True)
+    assert daily and daily[-1].date <= end.date()
+    assert c.real_errors() == []
