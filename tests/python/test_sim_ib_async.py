@@ -660,3 +660,61 @@ async def test_historical_with_end_date_time(connect):
     daily = await ib.reqHistoricalDataAsync(spy, end, "1 M", "1 day", "TRADES", useRTH=True)
     assert daily and daily[-1].date <= end.date()
     assert c.real_errors() == []
+
+
+async def test_option_and_future_orders_positions(connect):
+    """Derivative contract blocks (strike/right/multiplier/expiry) through orders, executions,
+    positions and the portfolio."""
+    c = await connect(1)
+    ib = c.ib
+    chains = await ib.reqSecDefOptParamsAsync("AAPL", "", "STK", 265598)
+    chain = chains[0]
+    spot = (await quote(ib, await qualify(ib, Stock("AAPL", "SMART", "USD")))).marketPrice()
+    strike = min(chain.strikes, key=lambda k: abs(k - spot))
+    exp = sorted(chain.expirations)[2]
+    opt = await qualify(ib, Option("AAPL", exp, strike, "C", "SMART"))
+    fut = (await ib.reqContractDetailsAsync(Future("ES", exchange="CME")))[0].contract
+    t1 = ib.placeOrder(opt, MarketOrder("BUY", 2))
+    t2 = ib.placeOrder(fut, MarketOrder("BUY", 1))
+    await wait_for(lambda: t1.isDone() and t2.isDone(), what="derivative fills")
+    assert t1.orderStatus.status == t2.orderStatus.status == "Filled"
+    await wait_for(lambda: t1.fills and t2.fills, what="fills")
+    ex_opt = t1.fills[0].contract
+    assert (ex_opt.secType, ex_opt.right, ex_opt.strike, ex_opt.multiplier) == ("OPT", "C", strike, "100")
+    assert ex_opt.lastTradeDateOrContractMonth == exp
+    positions = {p.contract.conId: p for p in await ib.reqPositionsAsync()}
+    po = positions[opt.conId]
+    assert po.position == 2
+    assert po.contract.secType == "OPT" and po.contract.strike == strike and po.contract.right == "C"
+    # option average cost is per contract (price x multiplier)
+    assert po.avgCost == pytest.approx(t1.orderStatus.avgFillPrice * 100, rel=0.01)
+    pf = positions[fut.conId]
+    assert pf.position == 1 and pf.contract.secType == "FUT" and pf.contract.multiplier == "50"
+    assert pf.avgCost == pytest.approx(t2.orderStatus.avgFillPrice * 50, rel=0.01)
+    await wait_for(lambda: {opt.conId, fut.conId} <= {p.contract.conId for p in ib.portfolio()},
+                   timeout=15, what="derivatives in the portfolio")
+    item = next(p for p in ib.portfolio() if p.contract.conId == opt.conId)
+    assert item.marketValue == pytest.approx(item.marketPrice * 2 * 100, rel=1e-3)
+    assert c.real_errors() == []
+
+
+async def test_many_concurrent_requests(connect):
+    c = await connect(1)
+    ib = c.ib
+    symbols = ["AAPL", "MSFT", "NVDA", "AMZN", "GOOGL", "META", "TSLA", "JPM", "XOM", "KO",
+               "JNJ", "V", "SPY", "QQQ", "VTI", "TLT", "BND", "GLD", "XLK", "XLF"]
+    contracts = await ib.qualifyContractsAsync(*[Stock(s, "SMART", "USD") for s in symbols])
+    assert all(x is not None and x.conId for x in contracts)
+    tickers = await ib.reqTickersAsync(*contracts)
+    assert len(tickers) == len(symbols)
+    assert all(t.bid > 0 and t.ask > 0 for t in tickers)
+    assert c.real_errors() == []
+
+
+async def test_reconnect_same_client_id(connect, sim):
+    c = await connect(4)
+    c.ib.disconnect()
+    await asyncio.sleep(0.3)
+    again = await connect(4)
+    assert again.ib.isConnected()
+    assert again.real_errors() == []
