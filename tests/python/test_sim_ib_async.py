@@ -571,7 +571,7 @@ async def test_delayed_market_data_type(connect):
     assert c.real_errors(allowed={10167}) == []
 
 
-@pytest.mark.parametrize("version", [157, 160, 163, 165, 169, 170, 176, 177])
+@pytest.mark.parametrize("version", [157, 158, 159, 160, 162, 163, 164, 166, 169, 170, 173, 176, 177])
 async def test_older_negotiated_versions(connect, version):
     """ib_async capped at an older API version: the simulator announces that version and every
     layout that changes with it (contract data, errors, orders, executions, symbol samples)
