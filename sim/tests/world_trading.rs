@@ -687,3 +687,156 @@ fn hostile_requests_never_panic() {
     w.advance(T0 + 2_000_000);
     assert!(!c.drain().is_empty());
 }
+
+#[test]
+fn combo_bag_orders_fill_every_leg() {
+    use tws_sim::api::{ComboLeg, Contract};
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let rs = c.req(
+        &mut w,
+        Request::ReqSecDefOptParams {
+            req_id: 1,
+            underlying_symbol: "SPY".into(),
+            fut_fop_exchange: String::new(),
+            underlying_sec_type: "STK".into(),
+            underlying_con_id: 0,
+        },
+    );
+    let Response::SecDefOptParams {
+        expirations,
+        strikes,
+        ..
+    } = &rs[0]
+    else {
+        panic!()
+    };
+    let mid = strikes.len() / 2;
+    let leg = |strike: f64| Contract {
+        symbol: "SPY".into(),
+        sec_type: "OPT".into(),
+        last_trade_date_or_contract_month: expirations[3].clone(),
+        strike,
+        right: "C".into(),
+        exchange: "SMART".into(),
+        currency: "USD".into(),
+        ..Default::default()
+    };
+    let con = |c: &mut Client, w: &mut tws_sim::world::World, k: f64| -> i32 {
+        match &c.req(
+            w,
+            Request::ReqContractDetails {
+                req_id: 2,
+                contract: leg(k),
+            },
+        )[0]
+        {
+            Response::ContractData { details, .. } => details.contract.con_id,
+            r => panic!("{r:?}"),
+        }
+    };
+    let (k1, k2) = (strikes[mid], strikes[mid + 2]);
+    let (c1, c2) = (con(&mut c, &mut w, k1), con(&mut c, &mut w, k2));
+    let bag = Contract {
+        symbol: "SPY".into(),
+        sec_type: "BAG".into(),
+        exchange: "SMART".into(),
+        currency: "USD".into(),
+        combo_legs: vec![
+            ComboLeg {
+                con_id: c1,
+                ratio: 1,
+                action: "BUY".into(),
+                exchange: "SMART".into(),
+            },
+            ComboLeg {
+                con_id: c2,
+                ratio: 1,
+                action: "SELL".into(),
+                exchange: "SMART".into(),
+            },
+        ],
+        ..Default::default()
+    };
+    // What-if first.
+    let mut wi = order("BUY", 2.0, "LMT", Some(50.0), None);
+    wi.what_if = true;
+    let rs = place(&mut c, &mut w, 90, bag.clone(), wi);
+    assert!(matches!(&rs[0], Response::OpenOrder { state, .. } if state.commission == Some(2.6)));
+    // A generous debit limit fills at the combo ask.
+    let rs = place(
+        &mut c,
+        &mut w,
+        91,
+        bag.clone(),
+        order("BUY", 2.0, "LMT", Some(50.0), None),
+    );
+    assert_eq!(statuses(&rs, 91).last().unwrap(), "Filled");
+    let legs: Vec<_> = rs
+        .iter()
+        .filter_map(|r| match r {
+            Response::ExecDetails {
+                contract,
+                execution,
+                ..
+            } => Some((
+                contract.con_id,
+                execution.side.clone(),
+                execution.shares,
+                execution.price,
+            )),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(legs.len(), 2);
+    assert_eq!((legs[0].0, legs[0].1.as_str(), legs[0].2), (c1, "BOT", 2.0));
+    assert_eq!((legs[1].0, legs[1].1.as_str(), legs[1].2), (c2, "SLD", 2.0));
+    let avg = rs
+        .iter()
+        .rev()
+        .find_map(|r| match r {
+            Response::OrderStatus { avg_fill_price, .. } => Some(*avg_fill_price),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        (avg - (legs[0].3 - legs[1].3)).abs() < 0.011,
+        "{avg} vs legs {legs:?}"
+    );
+    assert!(avg > 0.0 && avg < k2 - k1);
+    let pos: Vec<_> = w
+        .positions()
+        .into_iter()
+        .filter(|p| p.sec_type == "OPT")
+        .collect();
+    assert_eq!(pos.len(), 2);
+    assert!(pos.iter().any(|p| p.con_id == c1 && p.position == 2.0));
+    assert!(pos.iter().any(|p| p.con_id == c2 && p.position == -2.0));
+    // Bad combos.
+    let mut bad = bag.clone();
+    bad.combo_legs[1].con_id = 1;
+    assert_eq!(
+        errors(&place(
+            &mut c,
+            &mut w,
+            92,
+            bad,
+            order("BUY", 1.0, "MKT", None, None)
+        ))[0]
+            .1,
+        200
+    );
+    let mut empty = bag;
+    empty.combo_legs.clear();
+    assert_eq!(
+        errors(&place(
+            &mut c,
+            &mut w,
+            93,
+            empty,
+            order("BUY", 1.0, "MKT", None, None)
+        ))[0]
+            .1,
+        314
+    );
+}

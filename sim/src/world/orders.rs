@@ -65,6 +65,9 @@ pub struct SimOrder {
     pub order_id: OrderId,
     pub perm_id: i64,
     pub inst: usize,
+    /// Combo (BAG) legs: (instrument, signed ratio: + bought / - sold when the combo is bought).
+    /// Empty for single-instrument orders; `inst` is then the first leg.
+    pub legs: Vec<(usize, f64)>,
     /// Fully resolved contract (echoed in openOrder/execDetails).
     pub contract: Contract,
     /// The order as the client sent it, with ids/account filled in.
@@ -327,6 +330,7 @@ mod tests {
             order_id: 1,
             perm_id: 1,
             inst: 0,
+            legs: Vec::new(),
             contract: Contract::default(),
             order: Order {
                 action: action.into(),

@@ -29,11 +29,22 @@ impl World {
         mut order: Order,
         now: i64,
     ) {
-        let idx = match self.uni.resolve(&contract) {
-            Ok(i) => i,
-            Err(msg) => {
-                self.error(client, order_id, 200, &msg);
-                return;
+        let is_combo = contract.sec_type.trim().eq_ignore_ascii_case("BAG");
+        let (idx, legs) = if is_combo {
+            match self.resolve_combo(&contract) {
+                Ok(l) => (l[0].0, l),
+                Err((code, msg)) => {
+                    self.error(client, order_id, code, &msg);
+                    return;
+                }
+            }
+        } else {
+            match self.uni.resolve(&contract) {
+                Ok(i) => (i, Vec::new()),
+                Err(msg) => {
+                    self.error(client, order_id, 200, &msg);
+                    return;
+                }
             }
         };
         let key = (client, order_id);
@@ -85,7 +96,7 @@ impl World {
             return;
         };
         let inst = self.uni.get(idx);
-        if inst.kind == AssetKind::Index {
+        if !is_combo && inst.kind == AssetKind::Index {
             self.error(
                 client,
                 order_id,
@@ -94,7 +105,8 @@ impl World {
             );
             return;
         }
-        if matches!(otype, "MOC" | "LOC") && !matches!(inst.kind, AssetKind::Stock | AssetKind::Etf)
+        if matches!(otype, "MOC" | "LOC")
+            && (is_combo || !matches!(inst.kind, AssetKind::Stock | AssetKind::Etf))
         {
             self.error(
                 client,
@@ -104,7 +116,7 @@ impl World {
             );
             return;
         }
-        if let Err((code, msg)) = self.validate_prices(idx, otype, &order) {
+        if let Err((code, msg)) = self.validate_prices((!is_combo).then_some(idx), otype, &order) {
             self.error(client, order_id, code, &msg);
             return;
         }
@@ -155,13 +167,33 @@ impl World {
         } else {
             -order.total_quantity
         };
+        let trade: Vec<(usize, f64)> = if legs.is_empty() {
+            vec![(idx, signed)]
+        } else {
+            legs.iter().map(|&(li, r)| (li, r * signed)).collect()
+        };
+        let stored_contract = if is_combo {
+            let mut c = contract.clone();
+            c.sec_type = "BAG".into();
+            if c.exchange.trim().is_empty() {
+                c.exchange = "SMART".into();
+            }
+            if c.currency.trim().is_empty() {
+                c.currency = "USD".into();
+            }
+            c
+        } else {
+            self.uni.get(idx).contract().clone()
+        };
         if order.what_if {
-            self.send_what_if(client, ai, idx, order, signed, now);
+            self.send_what_if(client, ai, &trade, stored_contract, order, now);
             return;
         }
         // Buying power.
-        let (init_before, init_after, ewl) = self.margin_effect(ai, idx, signed, now);
-        if init_after > init_before && init_after > ewl {
+        let eff = self.trade_effect(ai, &trade, order.lmt_price, now);
+        let (init_before, init_after, ewl) = (eff.im0, eff.im1, eff.ewl_after);
+        let worsens = init_after > init_before || eff.ewl_after < eff.ewl0 - eff.comm - 1e-9;
+        if worsens && init_after > ewl {
             self.error(
                 client,
                 order_id,
@@ -193,7 +225,8 @@ impl World {
             order_id,
             perm_id,
             inst: idx,
-            contract: self.uni.get(idx).contract().clone(),
+            legs,
+            contract: stored_contract,
             order,
             otype,
             status: Status::Held,
@@ -243,8 +276,14 @@ impl World {
         self.activate(key, now);
     }
 
-    fn validate_prices(&self, idx: usize, otype: &str, o: &Order) -> Result<(), (i32, String)> {
-        let rule = self.uni.get(idx).market_rule();
+    /// Price checks; `idx` None = a combo (0.01 increments, negative prices allowed).
+    fn validate_prices(
+        &self,
+        idx: Option<usize>,
+        otype: &str,
+        o: &Order,
+    ) -> Result<(), (i32, String)> {
+        let rule = idx.map_or(instruments::RULE_IND, |i| self.uni.get(i).market_rule());
         let needs_lmt = matches!(otype, "LMT" | "STP LMT" | "LOC" | "LIT");
         let needs_aux = matches!(otype, "STP" | "STP LMT" | "MIT" | "LIT");
         let bad = |f: &str| (201, format!("Order rejected - reason:{f}"));
@@ -278,68 +317,128 @@ impl World {
         Ok(())
     }
 
-    /// (init margin before, init margin after, equity with loan after) for a trade of `signed`.
-    fn margin_effect(&mut self, ai: usize, idx: usize, signed: f64, now: i64) -> (f64, f64, f64) {
+    /// Resolve the legs of a combo (BAG) contract.
+    fn resolve_combo(&self, c: &Contract) -> Result<Vec<(usize, f64)>, (i32, String)> {
+        if c.combo_legs.is_empty() {
+            return Err((
+                314,
+                "Security type 'BAG' requires combo leg details.".into(),
+            ));
+        }
+        let mut legs = Vec::new();
+        for (n, l) in c.combo_legs.iter().enumerate() {
+            let Some(i) = self.uni.by_con_id(l.con_id) else {
+                return Err((
+                    200,
+                    "No security definition has been found for the request".into(),
+                ));
+            };
+            let sign = match l.action.trim().to_ascii_uppercase().as_str() {
+                "BUY" => 1.0,
+                "SELL" | "SSHORT" => -1.0,
+                _ => 0.0,
+            };
+            if sign == 0.0 || l.ratio <= 0 || self.uni.get(i).kind == AssetKind::Index {
+                return Err((
+                    313,
+                    format!("The combo details for leg '{}' are invalid.", n + 1),
+                ));
+            }
+            legs.push((i, sign * l.ratio as f64));
+        }
+        Ok(legs)
+    }
+
+    /// Synthetic quote of a combo: bought legs at bid/ask, sold legs at ask/bid.
+    fn combo_quote(&mut self, legs: &[(usize, f64)], t: i64) -> Quote {
+        let (mut bid, mut ask, mut mid) = (0.0, 0.0, 0.0);
+        for &(li, r) in legs {
+            let q = self.mkt.quote(&self.uni, li, t);
+            if r > 0.0 {
+                bid += r * q.bid;
+                ask += r * q.ask;
+            } else {
+                bid += r * q.ask;
+                ask += r * q.bid;
+            }
+            mid += r * q.mid;
+        }
+        let c = |v: f64| (v * 100.0).round() / 100.0;
+        Quote {
+            mid,
+            bid: c(bid),
+            ask: c(ask),
+            last: c(mid).clamp(c(bid), c(ask)),
+        }
+    }
+
+    /// Margin and equity effect of a trade (signed quantities per instrument).
+    fn trade_effect(
+        &mut self,
+        ai: usize,
+        trade: &[(usize, f64)],
+        _lmt: Option<f64>,
+        now: i64,
+    ) -> TradeEffect {
         let v = self.valuation(ai, now);
-        let inst = self.uni.get(idx);
-        let (kind, mult) = (inst.kind, inst.multiplier);
-        let q = self.mkt.quote(&self.uni, idx, now);
-        let und = match inst.option {
-            Some(o) => self.mkt.mid(&self.uni, o.underlying, now),
-            None => 0.0,
+        let mut e = TradeEffect {
+            im0: v.init_margin,
+            mm0: v.maint_margin,
+            im1: v.init_margin,
+            mm1: v.maint_margin,
+            comm: 0.0,
+            ewl0: v.equity_with_loan(),
+            ewl_after: v.equity_with_loan(),
         };
-        let cur = self.accounts[ai].positions.get(&idx).map_or(0.0, |p| p.qty);
-        let (im0, _) = margin_of(kind, cur, q.last, mult, und);
-        let (im1, _) = margin_of(kind, cur + signed, q.last, mult, und);
-        let px = if signed > 0.0 { q.ask } else { q.bid };
-        let comm = commission(kind, signed, px, mult);
-        // Long options are paid in full: their premium leaves the equity with loan value.
-        let premium = if kind == AssetKind::Option && signed > 0.0 {
-            signed * px * mult
-        } else {
-            0.0
-        };
-        let ewl_after = v.equity_with_loan() - comm - premium;
-        (v.init_margin, v.init_margin - im0 + im1, ewl_after)
+        for &(idx, signed) in trade {
+            let inst = self.uni.get(idx);
+            let (kind, mult) = (inst.kind, inst.multiplier);
+            let q = self.mkt.quote(&self.uni, idx, now);
+            let und = match inst.option {
+                Some(o) => self.mkt.mid(&self.uni, o.underlying, now),
+                None => 0.0,
+            };
+            let cur = self.accounts[ai].positions.get(&idx).map_or(0.0, |p| p.qty);
+            let (im0, mm0) = margin_of(kind, cur, q.last, mult, und);
+            let (im1, mm1) = margin_of(kind, cur + signed, q.last, mult, und);
+            e.im1 += im1 - im0;
+            e.mm1 += mm1 - mm0;
+            let px = if signed > 0.0 { q.ask } else { q.bid };
+            let comm = commission(kind, signed, px, mult);
+            e.comm += comm;
+            // Long options are paid in full: the premium leaves the equity with loan value.
+            let premium = if kind == AssetKind::Option {
+                signed * px * mult
+            } else {
+                0.0
+            };
+            e.ewl_after -= comm + premium.max(0.0);
+        }
+        e
     }
 
     fn send_what_if(
         &mut self,
         client: ClientId,
         ai: usize,
-        idx: usize,
+        trade: &[(usize, f64)],
+        contract: Contract,
         mut order: Order,
-        signed: f64,
         now: i64,
     ) {
-        let v = self.valuation(ai, now);
-        let inst = self.uni.get(idx);
-        let (kind, mult) = (inst.kind, inst.multiplier);
-        let contract = inst.contract().clone();
-        let q = self.mkt.quote(&self.uni, idx, now);
-        let und = match inst.option {
-            Some(o) => self.mkt.mid(&self.uni, o.underlying, now),
-            None => 0.0,
-        };
-        let cur = self.accounts[ai].positions.get(&idx).map_or(0.0, |p| p.qty);
-        let (im0, mm0) = margin_of(kind, cur, q.last, mult, und);
-        let (im1, mm1) = margin_of(kind, cur + signed, q.last, mult, und);
-        let px = order
-            .lmt_price
-            .unwrap_or(if signed > 0.0 { q.ask } else { q.bid });
-        let comm = commission(kind, signed, px, mult);
-        let ewl = v.equity_with_loan();
+        let e = self.trade_effect(ai, trade, order.lmt_price, now);
+        let comm = round2(e.comm);
         let state = OrderState {
             status: "PreSubmitted".into(),
-            init_margin_before: Some(round2(v.init_margin)),
-            maint_margin_before: Some(round2(v.maint_margin)),
-            equity_with_loan_before: Some(round2(ewl)),
-            init_margin_change: Some(round2(im1 - im0)),
-            maint_margin_change: Some(round2(mm1 - mm0)),
+            init_margin_before: Some(round2(e.im0)),
+            maint_margin_before: Some(round2(e.mm0)),
+            equity_with_loan_before: Some(round2(e.ewl0)),
+            init_margin_change: Some(round2(e.im1 - e.im0)),
+            maint_margin_change: Some(round2(e.mm1 - e.mm0)),
             equity_with_loan_change: Some(round2(-comm)),
-            init_margin_after: Some(round2(v.init_margin - im0 + im1)),
-            maint_margin_after: Some(round2(v.maint_margin - mm0 + mm1)),
-            equity_with_loan_after: Some(round2(ewl - comm)),
+            init_margin_after: Some(round2(e.im1)),
+            maint_margin_after: Some(round2(e.mm1)),
+            equity_with_loan_after: Some(round2(e.ewl0 - comm)),
             commission: Some(comm),
             min_commission: Some(comm),
             max_commission: Some(comm),
@@ -384,7 +483,8 @@ impl World {
             );
             return;
         };
-        if let Err((code, msg)) = self.validate_prices(idx, otype, &new) {
+        let single = o.legs.is_empty().then_some(idx);
+        if let Err((code, msg)) = self.validate_prices(single, otype, &new) {
             self.error(client, order_id, code, &msg);
             return;
         }
@@ -523,6 +623,19 @@ impl World {
             return;
         }
         let idx = o.inst;
+        if !o.legs.is_empty() {
+            let legs = o.legs.clone();
+            if !legs.iter().all(|&(li, _)| self.tradable_now(li, now)) {
+                return;
+            }
+            let q = self.combo_quote(&legs, now);
+            let o = self.book.orders.get_mut(&key).expect("order");
+            if let Some(px) = o.check(&q, instruments::RULE_IND) {
+                let rem = o.remaining();
+                self.execute(key, rem, px, now);
+            }
+            return;
+        }
         if !self.tradable_now(idx, now) {
             return;
         }
@@ -548,87 +661,131 @@ impl World {
         self.execute(key, slice, px, now);
     }
 
-    /// Execute `qty` of an order at `price`.
+    /// Execute `qty` of an order at `price` (for combos: each leg at its own bid/ask).
     fn execute(&mut self, key: Key, qty: f64, price: f64, now: i64) {
         let o = self.book.orders.get(&key).expect("order").clone();
-        let idx = o.inst;
-        let inst = self.uni.get(idx);
-        let (kind, mult) = (inst.kind, inst.multiplier);
-        let exchange = match kind {
-            AssetKind::Stock | AssetKind::Etf => match inst.contract().primary_exchange.as_str() {
-                "NASDAQ" => "ISLAND".to_string(),
-                "" => "SMART".to_string(),
-                p => p.to_string(),
-            },
-            AssetKind::Option => "CBOE".into(),
-            _ => inst.contract().exchange.clone(),
-        };
-        let ai = self.acct_idx(&o.order.account).unwrap_or(0);
         let buy = o.is_buy();
-        let signed = if buy { qty } else { -qty };
-        let comm = commission(kind, qty, price, mult);
-        let res = self.accounts[ai].apply_fill(&self.uni, idx, signed, price, comm);
-        let exec_id = self.book.next_exec_id(now);
-        let (filled, avg, status) = {
+        let ai = self.acct_idx(&o.order.account).unwrap_or(0);
+        // (instrument, signed quantity, price)
+        let fills: Vec<(usize, f64, f64)> = if o.legs.is_empty() {
+            vec![(o.inst, if buy { qty } else { -qty }, price)]
+        } else {
+            o.legs
+                .iter()
+                .map(|&(li, r)| {
+                    let s = if buy { r * qty } else { -r * qty };
+                    let q = self.mkt.quote(&self.uni, li, now);
+                    (li, s, if s > 0.0 { q.ask } else { q.bid })
+                })
+                .collect()
+        };
+        let mut total_comm = 0.0;
+        let mut msgs = Vec::new();
+        let mut reports = Vec::new();
+        for &(idx, signed, px) in &fills {
+            let inst = self.uni.get(idx);
+            let (kind, mult) = (inst.kind, inst.multiplier);
+            let exchange = match kind {
+                AssetKind::Stock | AssetKind::Etf => {
+                    match inst.contract().primary_exchange.as_str() {
+                        "NASDAQ" => "ISLAND".to_string(),
+                        "" => "SMART".to_string(),
+                        p => p.to_string(),
+                    }
+                }
+                AssetKind::Option => "CBOE".into(),
+                _ => inst.contract().exchange.clone(),
+            };
+            let leg_contract = if o.legs.is_empty() {
+                o.contract.clone()
+            } else {
+                inst.contract().clone()
+            };
+            let q = signed.abs();
+            let comm = commission(kind, q, px, mult);
+            total_comm += comm;
+            let res = self.accounts[ai].apply_fill(&self.uni, idx, signed, px, comm);
+            let exec_id = self.book.next_exec_id(now);
+            let ratio = q / qty;
+            let execution = Execution {
+                order_id: o.order_id,
+                client_id: o.client_id,
+                exec_id: exec_id.clone(),
+                time: now / 1000,
+                account: o.order.account.clone(),
+                exchange,
+                side: if signed > 0.0 { "BOT" } else { "SLD" }.into(),
+                shares: q,
+                price: px,
+                perm_id: o.perm_id,
+                liquidation: 0,
+                cum_qty: (o.filled + qty) * ratio,
+                avg_price: if o.legs.is_empty() {
+                    (o.avg_fill * o.filled + px * qty) / (o.filled + qty)
+                } else {
+                    px
+                },
+                order_ref: o.order.order_ref.clone(),
+                ev_rule: String::new(),
+                ev_multiplier: 0.0,
+                model_code: String::new(),
+                last_liquidity: if o.otype == "LMT" { 1 } else { 2 },
+            };
+            let report = CommissionReport {
+                exec_id,
+                commission: comm,
+                currency: "USD".into(),
+                realized_pnl: res.realized.map(round2),
+                yield_: None,
+                yield_redemption_date: 0,
+            };
+            self.book.executions.push(orders::ExecRecord {
+                inst: idx,
+                contract: leg_contract.clone(),
+                execution: execution.clone(),
+                report: report.clone(),
+            });
+            msgs.push(Response::ExecDetails {
+                req_id: -1,
+                contract: leg_contract,
+                execution,
+            });
+            reports.push(Response::CommissionReport { report });
+        }
+        let fill_price = if o.legs.is_empty() {
+            price
+        } else {
+            let mut net = 0.0;
+            for &(_, s, px) in &fills {
+                net += s.signum() * px * (s.abs() / qty);
+            }
+            round2(if buy { net } else { -net })
+        };
+        let status = {
             let m = self.book.orders.get_mut(&key).expect("order");
             let new_filled = m.filled + qty;
-            m.avg_fill = (m.avg_fill * m.filled + price * qty) / new_filled;
+            m.avg_fill = (m.avg_fill * m.filled + fill_price * qty) / new_filled;
             m.filled = new_filled;
-            m.last_fill = price;
-            m.commission += comm;
+            m.last_fill = fill_price;
+            m.commission += total_comm;
             if m.remaining() <= 1e-9 {
                 m.status = Status::Filled;
                 m.completed_ms = Some(now);
                 m.completed_status = format!("Filled Size: {}", fmt_qty(m.filled));
             }
-            (m.filled, m.avg_fill, m.status)
+            m.status
         };
         self.book.sync(key);
-        let execution = Execution {
-            order_id: o.order_id,
-            client_id: o.client_id,
-            exec_id: exec_id.clone(),
-            time: now / 1000,
-            account: o.order.account.clone(),
-            exchange,
-            side: if buy { "BOT" } else { "SLD" }.into(),
-            shares: qty,
-            price,
-            perm_id: o.perm_id,
-            liquidation: 0,
-            cum_qty: filled,
-            avg_price: avg,
-            order_ref: o.order.order_ref.clone(),
-            ev_rule: String::new(),
-            ev_multiplier: 0.0,
-            model_code: String::new(),
-            last_liquidity: if o.otype == "LMT" { 1 } else { 2 },
-        };
-        let report = CommissionReport {
-            exec_id,
-            commission: comm,
-            currency: "USD".into(),
-            realized_pnl: res.realized.map(round2),
-            yield_: None,
-            yield_redemption_date: 0,
-        };
-        self.book.executions.push(orders::ExecRecord {
-            inst: idx,
-            contract: o.contract.clone(),
-            execution: execution.clone(),
-            report: report.clone(),
-        });
-        self.send(
-            o.client_id,
-            Response::ExecDetails {
-                req_id: -1,
-                contract: o.contract.clone(),
-                execution,
-            },
-        );
+        for m in msgs {
+            self.send(o.client_id, m);
+        }
         self.report(key);
-        self.send(o.client_id, Response::CommissionReport { report });
-        self.push_position_change(ai, idx, now);
+        for r in reports {
+            self.send(o.client_id, r);
+        }
+        for &(idx, _, _) in &fills {
+            self.push_position_change(ai, idx, now);
+        }
         // OCA groups.
         let oca_type = if o.order.oca_type == 0 {
             1
@@ -923,6 +1080,17 @@ impl World {
             }
         }
     }
+}
+
+/// Margin / equity effect of a prospective trade.
+struct TradeEffect {
+    im0: f64,
+    mm0: f64,
+    im1: f64,
+    mm1: f64,
+    comm: f64,
+    ewl0: f64,
+    ewl_after: f64,
 }
 
 fn round2(v: f64) -> f64 {
