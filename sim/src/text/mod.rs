@@ -121,7 +121,7 @@ impl TextCodec {
                 let daily = self.state().hist.get(req_id).is_some_and(|h| h.0);
                 encode::historical_data_update(*req_id, bar, *format_date, daily, out);
             }
-            Response::Error { id, .. } => {
+            Response::Error { id, code, .. } if !is_warning(*code) => {
                 // A failed historical request: forget it and any bars held for it.
                 {
                     let mut st = self.state();
@@ -149,6 +149,11 @@ impl Codec for TextCodec {
     fn server_version(&self) -> i32 {
         self.version
     }
+}
+
+/// Informational codes that do not end a request (farm notices, delayed-data notices).
+fn is_warning(code: i32) -> bool {
+    (2100..2200).contains(&code) || code == 10167
 }
 
 /// Whether a bar size setting ("1 day", "1 week", "1 month", "5 mins", ...) gives date-only bars.
