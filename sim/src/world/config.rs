@@ -315,6 +315,19 @@ mod tests {
     }
 
     #[test]
+    fn overrides_and_additions_apply() {
+        let s = include_str!("../../world.example.toml");
+        let cfg = WorldConfig::from_toml_str(s).unwrap();
+        let uni = super::super::instruments::Universe::build(&cfg, 20_460);
+        let acme = uni.by_symbol("ACME", None).expect("added stock");
+        assert_eq!(uni.get(acme).price, 42.5);
+        assert_eq!(uni.get(acme).details.long_name, "ACME CORP");
+        assert!(WorldConfig::from_toml_str("seed = 1\nbogus = 2").is_err());
+        assert!(WorldConfig::from_toml_str("start_time = \"yesterday\"").is_err());
+        assert!(WorldConfig::from_toml_str("market_hours = \"us_equities\"").is_ok());
+    }
+
+    #[test]
     fn empty_is_default() {
         assert_eq!(
             WorldConfig::from_toml_str("").unwrap(),

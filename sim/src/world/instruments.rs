@@ -841,6 +841,9 @@ impl Universe {
                 2
             } else if sym.contains(&p) || name.contains(&p) {
                 3
+            } else if p.len() >= 3 && edit_distance(sym, &p) <= 1 {
+                // Fuzzy: one typo away from a symbol ("APPL" -> AAPL).
+                4
             } else {
                 continue;
             };
@@ -900,6 +903,22 @@ impl Universe {
                 || inst.symbol().eq_ignore_ascii_case(symbol.trim())
         })
     }
+}
+
+/// Levenshtein distance (small ASCII strings).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, &ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, &cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// Day on which an instant falls in UTC.
@@ -997,5 +1016,8 @@ mod tests {
                 .any(|d| d.contract.symbol == "AAPL")
         );
         assert!(u.search("X").len() <= 16);
+        assert!(u.search("APPL").iter().any(|d| d.contract.symbol == "AAPL"));
+        assert!(u.search("VANGUARD").len() >= 5);
+        assert_eq!(edit_distance("AAPL", "APPL"), 1);
     }
 }
