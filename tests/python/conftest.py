@@ -4,6 +4,7 @@ Environment:
   TWS_SIM_BIN   path of the simulator binary (default: $CARGO_TARGET_DIR or <repo>/target,
                 then debug/tws-sim)
   TWS_SIM_ARGS  extra command-line arguments for the simulator (shell-split)
+  TWS_SIM_KEEP_LOGS  keep each simulator's log file (printed path) even when the test passes
 """
 
 from __future__ import annotations
@@ -101,6 +102,8 @@ def sim(request):
     rep = getattr(request.node, "rep_call", None)
     if rep is not None and rep.failed:
         print(f"---- tws-sim log ({s.log_path}) ----\n{s.log()}")
+    elif os.environ.get("TWS_SIM_KEEP_LOGS"):
+        print(f"tws-sim log kept: {s.log_path}")
     else:
         try:
             s.log_path.unlink()
