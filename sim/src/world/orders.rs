@@ -41,7 +41,17 @@ impl Status {
 
 /// Supported order types (normalised names).
 pub const ORDER_TYPES: &[&str] = &[
-    "MKT", "LMT", "STP", "STP LMT", "TRAIL", "MOC", "LOC", "MIT", "LIT",
+    "MKT",
+    "LMT",
+    "STP",
+    "STP LMT",
+    "TRAIL",
+    "TRAIL LIMIT",
+    "MOC",
+    "LOC",
+    "MIT",
+    "LIT",
+    "REL",
 ];
 
 /// Normalise an order type ("STPLMT" -> "STP LMT"); `None` when unsupported.
@@ -49,6 +59,7 @@ pub fn normalize_type(t: &str) -> Option<&'static str> {
     let u = t.trim().to_ascii_uppercase();
     let u = match u.as_str() {
         "STPLMT" | "STOP LIMIT" => "STP LMT",
+        "TRAILLMT" | "TRAIL LMT" | "TRAILLIMIT" => "TRAIL LIMIT",
         "STOP" => "STP",
         "LIMIT" => "LMT",
         "MARKET" => "MKT",
@@ -83,6 +94,10 @@ pub struct SimOrder {
     pub triggered: bool,
     /// Best price seen since activation (trailing stops).
     pub trail_extreme: Option<f64>,
+    /// TRAIL LIMIT: the limit price fixed when the stop triggered.
+    pub stop_limit: Option<f64>,
+    /// REL: since when the order has been resting at its peg.
+    pub rel_since: Option<i64>,
     pub created_ms: i64,
     pub completed_ms: Option<i64>,
     pub completed_status: String,
@@ -194,8 +209,46 @@ impl SimOrder {
                 }
                 self.triggered.then_some(market)
             }
+            "TRAIL LIMIT" => {
+                if !self.triggered {
+                    let stop = self.trail_stop(q.last, rule)?;
+                    self.triggered = if buy { q.last >= stop } else { q.last <= stop };
+                    if self.triggered {
+                        // lmt_price is the limit offset from the stop (lmtPriceOffset).
+                        let off = self.order.lmt_price.unwrap_or(0.0).abs();
+                        let l = if buy { stop + off } else { stop - off };
+                        self.stop_limit = Some(instruments::round_to_rule(rule, l));
+                    }
+                }
+                if self.triggered {
+                    limit(self.stop_limit)
+                } else {
+                    None
+                }
+            }
             _ => None,
         }
+    }
+
+    /// [`SimOrder::check`] plus time-dependent types: a REL order rests at its peg (bid + offset
+    /// for a buy, ask - offset for a sell, capped by its limit) and is filled there after two
+    /// simulated seconds, or at once when the market crosses it.
+    pub fn check_at(&mut self, q: &Quote, rule: i32, now: i64) -> Option<f64> {
+        if self.otype != "REL" {
+            return self.check(q, rule);
+        }
+        let buy = self.is_buy();
+        let off = self.order.aux_price.unwrap_or(0.0).abs();
+        let mut peg = if buy { q.bid + off } else { q.ask - off };
+        if let Some(cap) = self.order.lmt_price {
+            peg = if buy { peg.min(cap) } else { peg.max(cap) };
+        }
+        let peg = instruments::round_to_rule(rule, peg);
+        if (buy && q.ask <= peg) || (!buy && q.bid >= peg) {
+            return Some(if buy { q.ask } else { q.bid });
+        }
+        let since = *self.rel_since.get_or_insert(now);
+        (now - since >= 2_000).then_some(peg)
     }
 
     /// Fill price at the close for MOC/LOC given the closing price.
@@ -348,6 +401,8 @@ mod tests {
             commission: 0.0,
             triggered: false,
             trail_extreme: None,
+            stop_limit: None,
+            rel_since: None,
             created_ms: 0,
             completed_ms: None,
             completed_status: String::new(),
@@ -414,6 +469,24 @@ mod tests {
     }
 
     #[test]
+    fn trail_limit_and_rel() {
+        let mut t = mk("SELL", "TRAIL LIMIT", Some(0.5), Some(2.0));
+        assert_eq!(t.check(&q(99.99, 100.01), R), None);
+        // Stop 98.00 triggers; limit 97.50 <= bid: fills at the bid.
+        assert_eq!(t.check(&q(97.9, 97.92), R), Some(97.9));
+        assert!(t.triggered);
+        assert_eq!(t.stop_limit, Some(97.5));
+        let mut t2 = mk("SELL", "TRAIL LIMIT", Some(0.5), Some(2.0));
+        assert_eq!(t2.check(&q(99.99, 100.01), R), None);
+        assert_eq!(t2.check(&q(96.0, 96.02), R), None); // gapped through the limit
+        assert_eq!(t2.check(&q(97.6, 97.62), R), Some(97.6));
+        let mut r = mk("BUY", "REL", Some(100.5), Some(0.01));
+        assert_eq!(r.check_at(&q(99.99, 100.01), R, 1_000), None);
+        assert_eq!(r.check_at(&q(99.99, 100.01), R, 2_500), None);
+        assert_eq!(r.check_at(&q(99.99, 100.01), R, 3_000), Some(100.0));
+    }
+
+    #[test]
     fn close_orders() {
         let moc = mk("BUY", "MOC", None, None);
         assert_eq!(moc.close_price(50.0), Some(50.0));
@@ -422,6 +495,7 @@ mod tests {
         assert_eq!(loc.close_price(48.5), Some(48.5));
         assert_eq!(normalize_type("stplmt"), Some("STP LMT"));
         assert_eq!(normalize_type("VWAP"), None);
+        assert_eq!(normalize_type("TRAILLMT"), Some("TRAIL LIMIT"));
     }
 
     #[test]

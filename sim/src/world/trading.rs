@@ -236,6 +236,8 @@ impl World {
             commission: 0.0,
             triggered: false,
             trail_extreme: None,
+            stop_limit: None,
+            rel_since: None,
             created_ms: now,
             completed_ms: None,
             completed_status: String::new(),
@@ -293,7 +295,7 @@ impl World {
         if needs_aux && o.aux_price.is_none_or(|p| !p.is_finite()) {
             return Err(bad("A stop/trigger price is required for this order type."));
         }
-        if otype == "TRAIL"
+        if matches!(otype, "TRAIL" | "TRAIL LIMIT")
             && o.aux_price.is_none_or(|p| p.is_nan() || p <= 0.0)
             && o.trailing_percent.is_none_or(|p| p.is_nan() || p <= 0.0)
         {
@@ -309,7 +311,7 @@ impl World {
         if needs_lmt && !instruments::conforms(rule, o.lmt_price.unwrap_or(0.0)) {
             return Err(mvar);
         }
-        if (needs_aux || (otype == "TRAIL" && o.trailing_percent.is_none()))
+        if (needs_aux || (matches!(otype, "TRAIL" | "TRAIL LIMIT") && o.trailing_percent.is_none()))
             && !instruments::conforms(rule, o.aux_price.unwrap_or(0.0))
         {
             return Err(mvar);
@@ -630,7 +632,7 @@ impl World {
             }
             let q = self.combo_quote(&legs, now);
             let o = self.book.orders.get_mut(&key).expect("order");
-            if let Some(px) = o.check(&q, instruments::RULE_IND) {
+            if let Some(px) = o.check_at(&q, instruments::RULE_IND, now) {
                 let rem = o.remaining();
                 self.execute(key, rem, px, now);
             }
@@ -648,7 +650,7 @@ impl World {
         let rule = self.uni.get(idx).market_rule();
         let o = self.book.orders.get_mut(&key).expect("order");
         let before = o.order.trail_stop_price;
-        let Some(px) = o.check(&q, rule) else {
+        let Some(px) = o.check_at(&q, rule, now) else {
             let _ = before;
             return;
         };
