@@ -16,7 +16,29 @@
 //!
 //! Time: everything market-related uses simulated time ([`World::now_ms`]); emission cadences
 //! (tick intervals, account/PnL pushes) use real time so an accelerated clock does not flood
-//! clients.
+//! clients. `advance(now_ms)` takes *real* epoch millis; the clock maps them to simulated time
+//! (`clock_speed`, optional `start_time`; `manual_clock` for tests, where only `advance` moves
+//! real time).
+//!
+//! Market hours: `always` (default) trades 24/7 with a daily close at `close_time_utc`
+//! (21:00 UTC); `us_equities` trades Mon-Fri 09:30-16:00 US/Eastern (no holidays; FX and
+//! futures on weekdays), prices are flat and no ticks/fills happen outside the session. At each
+//! close MOC/LOC orders fill at the closing price, DAY orders expire, the PnL day rolls.
+//! [`World::trigger_close`] runs the closing auction on demand.
+//!
+//! Default world: seed 42, 43 stocks/ETFs/FX/future/index (SPY, VTI, QQQ, IWM, VOO, DIA,
+//! TLT, BND, AGG, IEF, SHY, LQD, HYG, TIP, GLD, VNQ, VXUS, VEA, VWO, XLK, XLF, XLE, XLV, XLY,
+//! XLI, XLP, XLU, AAPL, MSFT, NVDA, AMZN, GOOGL, META, TSLA, JPM, XOM, KO, JNJ, V, SNDL,
+//! EUR.USD, ES, SPX) plus option chains on SPY/AAPL/QQQ (4 weekly + 4 monthly expirations x
+//! 41 strikes x C/P); account DU1234567 with about $1.03M net liquidation: VTI 1300, TLT 1500,
+//! SPY 300, AAPL 450, BND 1200 and $61,250 cash.
+//!
+//! Admin interface: read-only [`World::clients`], [`World::subscriptions`], [`World::orders`],
+//! [`World::positions`], [`World::accounts`], [`World::quote`], [`World::bulletins`],
+//! [`World::universe`], [`World::now_ms`], [`World::clock_speed`]; setters
+//! [`World::set_clock_speed`], [`World::jump_to`], [`World::set_tick_interval_ms`],
+//! [`World::inject_bulletin`], [`World::shock`] (price jump), [`World::trigger_close`]; fault
+//! injection hooks [`World::broadcast`] and [`World::send_to`].
 
 pub mod accounts;
 mod acct;
@@ -730,8 +752,10 @@ impl World {
                 self.error(
                     client_id,
                     req_id.unwrap_or(-1),
-                    10_000 + msg_id.clamp(0, 999),
-                    &format!("Request (message id {msg_id}) is not supported by the paper gateway"),
+                    321,
+                    &format!(
+                        "Error validating request.-'bN' : cause - Unsupported request: message id {msg_id} is not implemented by this paper gateway"
+                    ),
                 );
             }
         }
