@@ -6,9 +6,10 @@
 //! 2. the same measured with a raw protobuf reader (server-side capacity without ibapi's
 //!    decoding cost);
 //! 3. connect-to-ready time of `ibapi::Client::connect` on loopback (handshake, startApi,
-//!    managedAccounts + nextValidId), p50/p90/p99 over 200 connects (target p50 < 5 ms).
+//!    managedAccounts + nextValidId), p50/p90/p99 over 200 connects (target p50 < 5 ms);
+//! 4. `Simulator::start` time with the default world.
 //!
-//! Environment: `SIM_BENCH_SECS` (default 5) measurement window, `SIM_BENCH_SUBS` (default 40)
+//! Environment: `SIM_BENCH_SECS` (default 5) measurement window, `SIM_BENCH_SUBS` (default 60)
 //! instruments, `SIM_BENCH_CONNECTS` (default 200).
 
 use std::sync::Arc;
@@ -196,7 +197,7 @@ fn pct(v: &[Duration], p: f64) -> Duration {
 fn main() -> anyhow::Result<()> {
     // `cargo bench` passes `--bench`; nothing else to parse.
     let secs = env_num("SIM_BENCH_SECS", 5);
-    let subs = env_num("SIM_BENCH_SUBS", 40) as usize;
+    let subs = env_num("SIM_BENCH_SUBS", 60) as usize;
     let connects = env_num("SIM_BENCH_CONNECTS", 200) as usize;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -210,6 +211,23 @@ fn main() -> anyhow::Result<()> {
         );
         let raw = raw_ticks(secs, subs).await?;
         println!("ticks/s to one raw protobuf reader ({subs} subscriptions, {secs} s): {raw:.0}");
+        let mut starts = Vec::new();
+        for _ in 0..10 {
+            let t0 = Instant::now();
+            let sim = Simulator::start(SimOptions::default()).await?;
+            starts.push(t0.elapsed());
+            sim.shutdown().await;
+        }
+        let t0 = Instant::now();
+        drop(tws_sim::world::World::new(WorldConfig::default()));
+        let world_new = t0.elapsed();
+        starts.sort();
+        println!(
+            "Simulator::start (default world) over 10 starts: median {:.2} ms, max {:.2} ms (World::new alone: {:.2} ms)",
+            pct(&starts, 0.5).as_secs_f64() * 1e3,
+            starts.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+            world_new.as_secs_f64() * 1e3
+        );
         let lat = connect_latency(connects).await?;
         println!(
             "ibapi connect-to-ready on loopback over {connects} connects: p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms",

@@ -94,3 +94,25 @@ async fn many_concurrent_clients() {
     }
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn simulator_starts_fast_and_shuts_down_cleanly() {
+    let t0 = std::time::Instant::now();
+    let sim = start_sim().await;
+    let started = t0.elapsed();
+    let client = connect(&sim, 1).await;
+    let ready = t0.elapsed();
+    eprintln!("start {started:?}, start+connect {ready:?}");
+    // Generous bound for unoptimised test builds on a loaded machine; release is ~ms.
+    assert!(
+        started < std::time::Duration::from_secs(2),
+        "start took {started:?}"
+    );
+    let addr = sim.addr();
+    let t1 = std::time::Instant::now();
+    sim.shutdown().await;
+    assert!(t1.elapsed() < std::time::Duration::from_secs(5));
+    // The port is closed and the client notices.
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+    drop(client);
+}
