@@ -443,10 +443,15 @@ async def test_unsupported_request_gets_an_error_not_a_hang(connect):
     c = await connect(1)
     ib = c.ib
     aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
-    # fundamental data is not simulated: TWS-style error for the request id, then still usable
-    result = await asyncio.wait_for(ib.reqFundamentalDataAsync(aapl, "ReportSnapshot"), 5)
-    assert not result
-    assert c.real_errors(), "an error was reported"
+    # fundamental data / real-time bars are not simulated: a TWS-style error for the request id
+    # (not silence), and the connection stays usable. (The world answers 321, which ib_async
+    # treats as a warning, so its *Async helpers would wait until their own timeout.)
+    req_id = ib.client.getReqId()
+    ib.client.reqFundamentalData(req_id, aapl, "ReportSnapshot", [])
+    await wait_for(lambda: any(e[0] == req_id for e in c.errors), what="error for the request id")
+    req_id2 = ib.client.getReqId()
+    ib.client.reqRealTimeBars(req_id2, aapl, 5, "TRADES", False, [])
+    await wait_for(lambda: any(e[0] == req_id2 for e in c.errors), what="error for real-time bars")
     assert (await ib.reqCurrentTimeAsync()).year >= 2020
 
 
