@@ -840,3 +840,81 @@ fn combo_bag_orders_fill_every_leg() {
         314
     );
 }
+
+#[test]
+fn two_accounts_futures_and_fx() {
+    use tws_sim::api::Contract;
+    use tws_sim::world::config::AccountConfig;
+    let mut cfg = config();
+    cfg.accounts.push(AccountConfig {
+        id: "DU7654321".into(),
+        cash: 250_000.0,
+        positions: Vec::new(),
+    });
+    let mut w = tws_sim::world::World::new(cfg);
+    let mut c = Client::attach(&mut w, 1);
+    let rs = c.req(&mut w, Request::ReqManagedAccts);
+    assert!(matches!(&rs[0], Response::ManagedAccounts { accounts } if accounts.len() == 2));
+    let es = Contract {
+        symbol: "ES".into(),
+        sec_type: "FUT".into(),
+        exchange: "CME".into(),
+        currency: "USD".into(),
+        ..Default::default()
+    };
+    // ES ticks are 0.25.
+    let e = errors(&place(
+        &mut c,
+        &mut w,
+        1,
+        es.clone(),
+        order("BUY", 1.0, "LMT", Some(6000.1), None),
+    ));
+    assert_eq!(e[0].1, 110);
+    let mut o = order("BUY", 2.0, "MKT", None, None);
+    o.account = "DU7654321".into();
+    let rs = place(&mut c, &mut w, 2, es, o);
+    assert_eq!(statuses(&rs, 2).last().unwrap(), "Filled");
+    let fx = Contract {
+        symbol: "EUR".into(),
+        sec_type: "CASH".into(),
+        exchange: "IDEALPRO".into(),
+        currency: "USD".into(),
+        ..Default::default()
+    };
+    let mut o = order("SELL", 100_000.0, "MKT", None, None);
+    o.account = "DU7654321".into();
+    let rs = place(&mut c, &mut w, 3, fx, o);
+    assert_eq!(statuses(&rs, 3).last().unwrap(), "Filled");
+    let accts = w.accounts();
+    let second = accts.iter().find(|a| a.account == "DU7654321").unwrap();
+    // Futures: only commissions move cash at the open; margin is per contract.
+    assert!((second.init_margin - 44_000.0 - 0.03 * 100_000.0 * 1.16).abs() < 0.05 * 100_000.0);
+    assert!(second.cash > 250_000.0); // sold EUR for USD
+    let first = accts.iter().find(|a| a.account == "DU1234567").unwrap();
+    assert!(first.net_liquidation > 900_000.0);
+    let pos = w.positions();
+    assert!(
+        pos.iter()
+            .any(|p| p.account == "DU7654321" && p.symbol == "ES" && p.position == 2.0)
+    );
+    assert!(
+        pos.iter()
+            .any(|p| p.account == "DU7654321" && p.symbol == "EUR" && p.position == -100_000.0)
+    );
+    // Account summary for All covers both accounts.
+    let rs = c.req(
+        &mut w,
+        Request::ReqAccountSummary {
+            req_id: 9,
+            group: "All".into(),
+            tags: "NetLiquidation".into(),
+        },
+    );
+    assert_eq!(
+        rs.iter()
+            .filter(|r| matches!(r, Response::AccountSummary { .. }))
+            .count(),
+        2
+    );
+}

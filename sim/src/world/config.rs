@@ -148,7 +148,8 @@ pub struct WorldConfig {
     pub scanner_interval_ms: u64,
     /// Simulated ms between canned news bulletins (0 = none).
     pub bulletin_interval_ms: u64,
-    /// Orders larger than this fill in slices of this size, one slice per `advance` (0 = off).
+    /// Orders larger than this fill in slices of this size, one slice per `advance` (0 = off;
+    /// FX orders are never sliced).
     pub partial_fill_size: f64,
     /// First order id handed out by nextValidId.
     pub first_order_id: i32,

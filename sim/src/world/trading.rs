@@ -655,7 +655,9 @@ impl World {
             return;
         };
         let rem = o.remaining();
-        let slice = if self.cfg.partial_fill_size > 0.0 && rem > self.cfg.partial_fill_size {
+        // FX trades in large notional amounts: never sliced.
+        let fx = self.uni.get(idx).kind == AssetKind::Fx;
+        let slice = if !fx && self.cfg.partial_fill_size > 0.0 && rem > self.cfg.partial_fill_size {
             self.cfg.partial_fill_size
         } else {
             rem
