@@ -723,3 +723,19 @@ async def test_reconnect_same_client_id(connect, sim):
     again = await connect(4)
     assert again.ib.isConnected()
     assert again.real_errors() == []
+
+
+async def test_future_and_index_market_data(connect):
+    from ib_async import Index
+
+    c = await connect(1)
+    ib = c.ib
+    fut = (await ib.reqContractDetailsAsync(Future("ES", exchange="CME")))[0].contract
+    spx = await qualify(ib, Index("SPX", "CBOE", "USD"))
+    tf = ib.reqMktData(fut, "", False, False)
+    ti = ib.reqMktData(spx, "", False, False)
+    await wait_for(lambda: tf.bid > 0 and tf.ask > 0, what="ES quotes")
+    await wait_for(lambda: ti.last > 0 or ti.close > 0, what="SPX index value")
+    assert tf.ask - tf.bid >= 0.25 - 1e-9  # ES min tick
+    assert 1000 < (ti.last if ti.last > 0 else ti.close) < 20000
+    assert c.real_errors() == []
