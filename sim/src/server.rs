@@ -369,8 +369,13 @@ async fn read_frame<R: AsyncReadExt + Unpin>(r: &mut R, max: usize) -> Result<Ve
     if len > max {
         return Err(FrameError::TooLong(len));
     }
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).await?;
+    // Grow the buffer as bytes arrive: a peer announcing a 16 MiB frame and sending nothing
+    // must not cost 16 MiB per connection.
+    let mut body = Vec::with_capacity(len.min(64 * 1024));
+    (&mut *r).take(len as u64).read_to_end(&mut body).await?;
+    if body.len() < len {
+        return Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
     Ok(body)
 }
 
