@@ -116,3 +116,51 @@ async fn simulator_starts_fast_and_shuts_down_cleanly() {
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     drop(client);
 }
+
+/// The codec seam: a classic (text) client negotiates text mode on the same port.
+#[tokio::test]
+async fn text_clients_negotiate_text_mode() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn read_frame(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+        let mut len = [0u8; 4];
+        s.read_exact(&mut len).await.unwrap();
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        s.read_exact(&mut body).await.unwrap();
+        body
+    }
+    fn frame(body: &[u8]) -> Vec<u8> {
+        let mut v = (body.len() as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(body);
+        v
+    }
+    let sim = start_sim().await;
+    let mut s = tokio::net::TcpStream::connect(sim.addr()).await.unwrap();
+    let mut hello = b"API\0".to_vec();
+    hello.extend(frame(b"v157..178"));
+    s.write_all(&hello).await.unwrap();
+    let reply = tokio::time::timeout(T, read_frame(&mut s)).await.unwrap();
+    assert!(
+        reply.starts_with(b"178\0"),
+        "{:?}",
+        String::from_utf8_lossy(&reply)
+    );
+    s.write_all(&frame(b"71\x002\x0042\x00\x00")).await.unwrap();
+    let mut fields = Vec::new();
+    for _ in 0..2 {
+        let f = tokio::time::timeout(T, read_frame(&mut s)).await.unwrap();
+        fields.push(String::from_utf8_lossy(&f).to_string());
+    }
+    assert!(
+        fields
+            .iter()
+            .any(|f| f.starts_with("15\0") && f.contains("DU1234567")),
+        "{fields:?}"
+    );
+    assert!(fields.iter().any(|f| f.starts_with("9\0")), "{fields:?}");
+    let conns = sim.admin().connections();
+    assert_eq!(conns.len(), 1);
+    assert_eq!(conns[0].mode, "text");
+    assert_eq!(conns[0].server_version, 178);
+    assert_eq!(conns[0].client_id, Some(42));
+    sim.shutdown().await;
+}
