@@ -37,7 +37,7 @@ async fn connect_server_time_accounts_next_id() {
         .await
         .unwrap()
         .unwrap();
-    assert!(id >= 1 && id < 1_500_000_000, "next valid id {id}");
+    assert!((1..1_500_000_000).contains(&id), "next valid id {id}");
 
     assert_eq!(sim.admin().clients().len(), 1);
     client.disconnect().await;
