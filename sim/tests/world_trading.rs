@@ -282,7 +282,8 @@ fn bracket_children_activate_on_parent_fill_and_oca_cancel() {
     let rs = place(&mut c, &mut w, 22, stk("SPY"), sl);
     assert!(statuses(&rs, 20).contains(&"Filled".to_string()));
     assert_eq!(statuses(&rs, 21).last().unwrap(), "Submitted");
-    assert_eq!(statuses(&rs, 22).last().unwrap(), "Submitted");
+    // IB-simulated stops show PreSubmitted until triggered.
+    assert_eq!(statuses(&rs, 22).last().unwrap(), "PreSubmitted");
     // Make the take-profit marketable: it fills, the stop is cancelled.
     tp.lmt_price = Some(r2(bid * 0.95));
     tp.transmit = true;
@@ -917,4 +918,39 @@ fn two_accounts_futures_and_fx() {
             .count(),
         2
     );
+}
+
+#[test]
+fn stop_limit_reports_presubmitted_then_submitted_on_trigger() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let (bid, _, _) = snapshot(&mut c, &mut w, 9, stk("META"));
+    let r2 = |v: f64| (v * 100.0).round() / 100.0;
+    // Sell stop-limit: stop 2% below, limit 20% below; a shock of -5% triggers and fills.
+    let mut o = order(
+        "SELL",
+        10.0,
+        "STP LMT",
+        Some(r2(bid * 0.8)),
+        Some(r2(bid * 0.98)),
+    );
+    o.tif = "GTC".into();
+    let rs = place(&mut c, &mut w, 1, stk("META"), o);
+    assert_eq!(statuses(&rs, 1), vec!["PreSubmitted"]);
+    assert_eq!(w.orders()[0].status, "PreSubmitted");
+    // Sell stop-limit with a limit above the market after the trigger: Submitted, not filled.
+    let mut o2 = order(
+        "SELL",
+        10.0,
+        "STP LMT",
+        Some(r2(bid * 0.99)),
+        Some(r2(bid * 0.98)),
+    );
+    o2.tif = "GTC".into();
+    place(&mut c, &mut w, 2, stk("META"), o2);
+    w.shock("META", -0.05).unwrap();
+    w.advance(T0 + 1_000);
+    let rs = c.drain();
+    assert_eq!(statuses(&rs, 1).last().unwrap(), "Filled");
+    assert_eq!(statuses(&rs, 2), vec!["Submitted"]);
 }

@@ -1013,7 +1013,7 @@ impl World {
                 aux_price: o.order.aux_price,
                 tif: o.order.tif.clone(),
                 oca_group: o.order.oca_group.clone(),
-                status: o.status.as_str().to_string(),
+                status: o.status_str().to_string(),
                 filled: o.filled,
                 remaining: o.remaining(),
                 avg_fill_price: o.avg_fill,

@@ -102,10 +102,26 @@ pub struct SimOrder {
     pub completed_ms: Option<i64>,
     pub completed_status: String,
     /// Status last reported to clients (to avoid duplicate reports).
-    pub reported: Option<(Status, f64)>,
+    pub reported: Option<(&'static str, f64)>,
 }
 
 impl SimOrder {
+    /// Status as TWS reports it: IB-simulated conditional orders (stops, trailing stops,
+    /// if-touched) and close orders show PreSubmitted until triggered / the auction.
+    pub fn status_str(&self) -> &'static str {
+        if self.status == Status::Submitted
+            && !self.triggered
+            && matches!(
+                self.otype,
+                "STP" | "STP LMT" | "TRAIL" | "TRAIL LIMIT" | "MIT" | "LIT" | "MOC" | "LOC"
+            )
+        {
+            "PreSubmitted"
+        } else {
+            self.status.as_str()
+        }
+    }
+
     pub fn is_buy(&self) -> bool {
         self.order.action.eq_ignore_ascii_case("BUY")
     }

@@ -567,7 +567,7 @@ impl World {
         let Some(o) = self.book.orders.get_mut(&key) else {
             return;
         };
-        let state = (o.status, o.filled);
+        let state = (o.status_str(), o.filled);
         if o.reported == Some(state) {
             return;
         }
@@ -580,7 +580,7 @@ impl World {
             contract: o.contract.clone(),
             order,
             state: OrderState {
-                status: o.status.as_str().into(),
+                status: o.status_str().into(),
                 commission: (o.filled > 0.0).then_some(round2(o.commission)),
                 commission_currency: "USD".into(),
                 ..Default::default()
@@ -588,7 +588,7 @@ impl World {
         };
         let status = Response::OrderStatus {
             order_id: o.order_id,
-            status: o.status.as_str().into(),
+            status: o.status_str().into(),
             filled: o.filled,
             remaining: if matches!(o.status, Status::Cancelled | Status::Inactive) {
                 0.0
@@ -650,7 +650,14 @@ impl World {
         let rule = self.uni.get(idx).market_rule();
         let o = self.book.orders.get_mut(&key).expect("order");
         let before = o.order.trail_stop_price;
-        let Some(px) = o.check_at(&q, rule, now) else {
+        let was_triggered = o.triggered;
+        let px = o.check_at(&q, rule, now);
+        if o.triggered && !was_triggered && px.is_none() {
+            // Triggered but not executable (stop limit): now working at the exchange.
+            self.report(key);
+            return;
+        }
+        let Some(px) = px else {
             let _ = before;
             return;
         };
@@ -917,7 +924,7 @@ impl World {
                     contract: o.contract.clone(),
                     order,
                     state: OrderState {
-                        status: o.status.as_str().into(),
+                        status: o.status_str().into(),
                         commission_currency: "USD".into(),
                         ..Default::default()
                     },
@@ -927,7 +934,7 @@ impl World {
                 client,
                 Response::OrderStatus {
                     order_id: o.order_id,
-                    status: o.status.as_str().into(),
+                    status: o.status_str().into(),
                     filled: o.filled,
                     remaining: o.remaining(),
                     avg_fill_price: o.avg_fill,
@@ -960,7 +967,7 @@ impl World {
                     contract: o.contract.clone(),
                     order,
                     state: OrderState {
-                        status: o.status.as_str().into(),
+                        status: o.status_str().into(),
                         commission: (o.filled > 0.0).then_some(round2(o.commission)),
                         commission_currency: "USD".into(),
                         completed_time: clock::fmt_eastern(o.completed_ms.unwrap_or(o.created_ms)),
