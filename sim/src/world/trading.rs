@@ -29,6 +29,15 @@ impl World {
         mut order: Order,
         now: i64,
     ) {
+        if order_id <= 0 {
+            self.error(
+                client,
+                order_id,
+                201,
+                &format!("Order rejected - reason:Invalid order id {order_id}"),
+            );
+            return;
+        }
         let is_combo = contract.sec_type.trim().eq_ignore_ascii_case("BAG");
         let (idx, legs) = if is_combo {
             match self.resolve_combo(&contract) {
@@ -245,7 +254,8 @@ impl World {
         };
         self.book.orders.insert(key, sim);
         self.book.sync(key);
-        if order_id >= self.next_order_id {
+        // nextValidId stays below ibapi's request-id range (1.5e9).
+        if order_id >= self.next_order_id && order_id < 1_000_000_000 {
             self.next_order_id = order_id + 1;
         }
         if !transmit {
