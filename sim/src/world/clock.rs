@@ -126,6 +126,59 @@ pub fn is_weekend(day: i64) -> bool {
     matches!(weekday(day), 0 | 6)
 }
 
+/// Western (Gregorian) Easter Sunday of year `y` (anonymous Gregorian algorithm).
+pub fn easter(y: i64) -> i64 {
+    let a = y % 19;
+    let b = y / 100;
+    let c = y % 100;
+    let d = b / 4;
+    let e = b % 4;
+    let f = (b + 8) / 25;
+    let g = (b - f + 1) / 3;
+    let h = (19 * a + b - d - g + 15) % 30;
+    let i = c / 4;
+    let k = c % 4;
+    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let m = (a + 11 * h + 22 * l) / 451;
+    let month = (h + l - 7 * m + 114) / 31;
+    let day = (h + l - 7 * m + 114) % 31 + 1;
+    days_from_civil(y, month as u32, day as u32)
+}
+
+/// NYSE full-day holidays (New Year, MLK, Presidents, Good Friday, Memorial, Juneteenth,
+/// Independence, Labor, Thanksgiving, Christmas; Saturday holidays observed on Friday, Sunday
+/// ones on Monday, except New Year's Day).
+pub fn is_nyse_holiday(day: i64) -> bool {
+    let (y, _, _) = civil_from_days(day);
+    let observed = |d: i64| match weekday(d) {
+        6 => d - 1,
+        0 => d + 1,
+        _ => d,
+    };
+    let last_monday_may = {
+        let first_june = days_from_civil(y, 6, 1);
+        first_june - 1 - ((weekday(first_june - 1) as i64 + 6) % 7)
+    };
+    // New Year's Day on a Saturday is not observed (the market opens on Dec 31).
+    let new_year = match days_from_civil(y, 1, 1) {
+        d if weekday(d) == 0 => d + 1,
+        d => d,
+    };
+    let hols = [
+        new_year,
+        nth_weekday(y, 1, 1, 3),
+        nth_weekday(y, 2, 1, 3),
+        easter(y) - 2,
+        last_monday_may,
+        observed(days_from_civil(y, 6, 19)),
+        observed(days_from_civil(y, 7, 4)),
+        nth_weekday(y, 9, 1, 1),
+        nth_weekday(y, 11, 4, 4),
+        observed(days_from_civil(y, 12, 25)),
+    ];
+    hols.contains(&day)
+}
+
 /// Day number of the n-th (1-based) given weekday of a month.
 pub fn nth_weekday(y: i64, m: u32, wd: u32, n: u32) -> i64 {
     let first = days_from_civil(y, m, 1);
@@ -294,6 +347,29 @@ mod tests {
         }
         assert_eq!(weekday(0), 4); // 1970-01-01 Thursday
         assert_eq!(fmt_day(days_from_civil(2026, 11, 21)), "20261121");
+    }
+
+    #[test]
+    fn holidays() {
+        assert_eq!(easter(2026), days_from_civil(2026, 4, 5));
+        for (y, m, d) in [
+            (2026, 1, 1),
+            (2026, 1, 19),
+            (2026, 2, 16),
+            (2026, 4, 3),
+            (2026, 5, 25),
+            (2026, 6, 19),
+            (2026, 7, 3),
+            (2026, 9, 7),
+            (2026, 11, 26),
+            (2026, 12, 25),
+            (2027, 12, 24),
+        ] {
+            assert!(is_nyse_holiday(days_from_civil(y, m, d)), "{y}-{m}-{d}");
+        }
+        assert!(!is_nyse_holiday(days_from_civil(2026, 1, 2)));
+        assert!(!is_nyse_holiday(days_from_civil(2026, 7, 6)));
+        assert!(!is_nyse_holiday(days_from_civil(2027, 12, 31)));
     }
 
     #[test]

@@ -10,8 +10,8 @@ pub enum MarketHours {
     /// ("the close", when MOC/LOC orders fill and DAY orders expire) at `close_time_utc`.
     #[default]
     Always,
-    /// US equities: Mon-Fri 09:30-16:00 US/Eastern (no holidays); prices are flat outside
-    /// the session, the close is 16:00 US/Eastern.
+    /// US equities: Mon-Fri 09:30-16:00 US/Eastern except NYSE holidays (no half days);
+    /// prices are flat outside the session, the close is 16:00 US/Eastern.
     UsEquities,
 }
 

@@ -228,7 +228,7 @@ fn hours_string(day: i64, open: &str, close: &str, always: bool, overnight: bool
     let mut parts = Vec::new();
     for d in day..day + 7 {
         let ds = clock::fmt_day(d);
-        if !always && clock::is_weekend(d) {
+        if !always && (clock::is_weekend(d) || clock::is_nyse_holiday(d)) {
             parts.push(format!("{ds}:CLOSED"));
         } else if overnight {
             let prev = clock::fmt_day(d - 1);

@@ -327,7 +327,7 @@ impl Market {
         match self.hours {
             MarketHours::Always => Some((self.knot_ms(d - 1), self.knot_ms(d))),
             MarketHours::UsEquities => {
-                if clock::is_weekend(d) {
+                if clock::is_weekend(d) || clock::is_nyse_holiday(d) {
                     None
                 } else {
                     Some((clock::eastern_to_utc(d, 9 * 3600 + 1800), self.knot_ms(d)))

@@ -21,8 +21,8 @@
 //! real time).
 //!
 //! Market hours: `always` (default) trades 24/7 with a daily close at `close_time_utc`
-//! (21:00 UTC); `us_equities` trades Mon-Fri 09:30-16:00 US/Eastern (no holidays; FX and
-//! futures on weekdays), prices are flat and no ticks/fills happen outside the session. At each
+//! (21:00 UTC); `us_equities` trades Mon-Fri 09:30-16:00 US/Eastern except NYSE holidays (FX
+//! and futures on weekdays), prices are flat and no ticks/fills happen outside the session. At each
 //! close MOC/LOC orders fill at the closing price, DAY orders expire, the PnL day rolls.
 //! [`World::trigger_close`] runs the closing auction on demand.
 //!
