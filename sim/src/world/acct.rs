@@ -46,12 +46,15 @@ impl World {
             } else {
                 self.acct_idx(&sub.group).into_iter().collect()
             };
-        let tags: Vec<String> = sub
-            .tags
-            .split(',')
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
+        let tags: Vec<String> = if sub.tags.trim().eq_ignore_ascii_case("All") {
+            ALL_TAGS.iter().map(|t| t.to_string()).collect()
+        } else {
+            sub.tags
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect()
+        };
         for ai in accts {
             let v = self.valuation(ai, now);
             let acct = &self.accounts[ai];
