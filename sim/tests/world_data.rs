@@ -675,3 +675,33 @@ fn generic_ticks() {
     ));
     assert_eq!(e[0].1, 321);
 }
+
+#[test]
+fn volatility_series() {
+    let mut w = world();
+    let mut c = Client::attach(&mut w, 1);
+    let hv = bars(&hist(
+        &mut c,
+        &mut w,
+        1,
+        stk("SPY"),
+        "1 day",
+        "1 Y",
+        "HISTORICAL_VOLATILITY",
+        false,
+    ));
+    assert!(hv.len() > 300);
+    let last = hv.last().unwrap().close;
+    assert!(last > 0.05 && last < 0.5, "{last}");
+    let iv = bars(&hist(
+        &mut c,
+        &mut w,
+        2,
+        stk("SPY"),
+        "1 day",
+        "3 M",
+        "OPTION_IMPLIED_VOLATILITY",
+        false,
+    ));
+    assert!(iv.iter().all(|b| b.close > 0.1 && b.close < 0.4));
+}
