@@ -323,7 +323,8 @@ pub(crate) async fn ticker(shared: Arc<Shared>) {
         tokio::select! {
             _ = shared.shutdown.cancelled() => return,
             _ = iv.tick() => {
-                shared.world.lock().advance(epoch_ms());
+                let now = epoch_ms();
+                guarded("advance", || shared.world.lock().advance(now));
                 shared.watchdog();
             }
         }
@@ -710,11 +711,46 @@ async fn dispatcher(
                         advanced_order_reject_json: String::new(),
                     });
                 } else {
-                    shared.world.lock().handle(client_id, req);
+                    handle_guarded(&shared, client_id, req, &tx);
                 }
             }
-            req => shared.world.lock().handle(client_id, req),
+            req => handle_guarded(&shared, client_id, req, &tx),
         }
+    }
+}
+
+/// Run `f`, turning a panic (a bug in the world) into a log line so that one bad request or
+/// tick cannot take the server down. Returns false if `f` panicked.
+fn guarded(what: &str, f: impl FnOnce()) -> bool {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(()) => true,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(what, panic = %msg, "world panicked; continuing");
+            false
+        }
+    }
+}
+
+/// Hand one request to the world; a panic is reported to the client as error 505 (id -1).
+fn handle_guarded(shared: &Shared, client_id: ClientId, req: Request, tx: &mpsc::Sender<Response>) {
+    let desc = format!("{req:?}");
+    if !guarded("handle", || shared.world.lock().handle(client_id, req)) {
+        let now = shared.world.lock().now_ms();
+        let _ = tx.try_send(Response::Error {
+            id: -1,
+            time: now,
+            code: errors::BAD_MESSAGE,
+            message: format!(
+                "Internal error handling request: {}",
+                desc.chars().take(120).collect::<String>()
+            ),
+            advanced_order_reject_json: String::new(),
+        });
     }
 }
 
