@@ -85,6 +85,9 @@ pub struct ServerStats {
     pub decode_errors: u64,
     pub slow_consumer_drops: u64,
     pub pacing_violations: u64,
+    /// Live server tasks (accept loop, ticker, admin HTTP, and per connection up to 4):
+    /// should fall back to the baseline once clients leave.
+    pub tasks: usize,
 }
 
 #[derive(Default)]
@@ -228,6 +231,7 @@ impl Shared {
             decode_errors: l(&c.decode_errors),
             slow_consumer_drops: l(&c.slow_consumer_drops),
             pacing_violations: l(&c.pacing_violations),
+            tasks: self.tracker.len(),
         }
     }
 

@@ -332,3 +332,38 @@ async fn slow_consumer_is_disconnected() {
     healthy(&sim, 9).await;
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn no_leaks_after_many_connections() {
+    let sim = start_sim().await;
+    let baseline = sim.admin().stats().tasks;
+    for i in 0..30 {
+        let c = connect(&sim, 100 + i).await;
+        c.disconnect().await;
+        let mut s = TcpStream::connect(sim.addr()).await.unwrap();
+        s.write_all(b"API\0garbage").await.unwrap();
+        drop(s);
+        let mut s = raw_client(&sim, 500 + i).await;
+        s.write_all(&500u32.to_be_bytes()).await.unwrap();
+        drop(s);
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let st = sim.admin().stats();
+        if sim.admin().connections().is_empty()
+            && sim.admin().clients().is_empty()
+            && st.tasks <= baseline
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "leak: {} connections, {} clients, {} tasks (baseline {baseline})",
+            sim.admin().connections().len(),
+            sim.admin().clients().len(),
+            st.tasks
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sim.shutdown().await;
+}
