@@ -235,7 +235,8 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
         money(b.stop_loss),
         money(b.max_loss)
     );
-    if !host::confirm(&question)? {
+    let confirmation = plugin_kit::confirm_order(&question)?;
+    if !confirmation.proceed() {
         md.push_str("\n**Declined.** Nothing was placed.\n");
         return Ok(plugin_kit::report(
             md,
@@ -264,13 +265,14 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
     }
     let st = orders::bracket(&req)?;
     md.push_str(&format!(
-        "\n## Placed\n\n- Parent order {} ({:?})\n- Take-profit order {} ({:?})\n- Stop-loss order {} ({:?})\n\nThe children are OCA-linked: when one fills, the other is cancelled.\n",
+        "\n## Placed ({})\n\n- Parent order {} ({:?})\n- Take-profit order {} ({:?})\n- Stop-loss order {} ({:?})\n\nThe children are OCA-linked: when one fills, the other is cancelled.\n",
+        confirmation.describe(),
         st.parent.order_id, st.parent.state, st.take_profit.order_id, st.take_profit.state,
         st.stop_loss.order_id, st.stop_loss.state
     ));
     Ok(plugin_kit::report(
         md,
-        json!({"status": "placed", "bracket": data, "orders": status_json(&st)}),
+        json!({"status": "placed", "confirmation": confirmation.describe(), "bracket": data, "orders": status_json(&st)}),
     ))
 }
 

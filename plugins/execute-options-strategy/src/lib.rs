@@ -440,7 +440,8 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
         p.expiry,
         unlimited(p.plan.summary.max_loss)
     );
-    if !host::confirm(&question)? {
+    let confirmation = plugin_kit::confirm_order(&question)?;
+    if !confirmation.proceed() {
         md.push_str("\n**Declined.** Nothing was placed.\n");
         return Ok(plugin_kit::report(
             md,
@@ -449,8 +450,9 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
     }
     let placed = place(&p, &input)?;
     md.push_str(&format!(
-        "\n## Placed as {}\n\n",
-        placed["placed_as"].as_str().unwrap_or("legs")
+        "\n## Placed as {} ({})\n\n",
+        placed["placed_as"].as_str().unwrap_or("legs"),
+        confirmation.describe()
     ));
     for o in placed["orders"].as_array().into_iter().flatten() {
         md.push_str(&format!(
@@ -463,7 +465,7 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
     }
     Ok(plugin_kit::report(
         md,
-        json!({"status": "placed", "strategy": data, "execution": placed}),
+        json!({"status": "placed", "confirmation": confirmation.describe(), "strategy": data, "execution": placed}),
     ))
 }
 

@@ -194,6 +194,59 @@ pub fn parse_targets(v: &Value) -> Result<std::collections::BTreeMap<String, f64
     Ok(out)
 }
 
+/// Outcome of asking the user to confirm an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The user confirmed.
+    Confirmed,
+    /// The user declined.
+    Declined,
+    /// No confirmation channel, and the operator configured this plugin with
+    /// `require_confirmation = "false"` (unattended automation).
+    WaivedByOperator,
+}
+
+impl Confirmation {
+    /// Whether to go ahead.
+    pub fn proceed(self) -> bool {
+        self != Confirmation::Declined
+    }
+
+    /// Text for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Confirmation::Confirmed => "confirmed by the user",
+            Confirmation::Declined => "declined by the user",
+            Confirmation::WaivedByOperator => {
+                "no confirmation channel; waived by the operator's plugin configuration"
+            }
+        }
+    }
+}
+
+/// Asks the user to confirm. When the client has no confirmation channel the host fails the
+/// request; the plugin then proceeds only if the operator set its configuration value
+/// `require_confirmation` to `false` (configuration is operator-only, never settable over MCP).
+pub fn confirm_order(question: &str) -> Result<Confirmation, Error> {
+    match host::confirm(question) {
+        Ok(true) => Ok(Confirmation::Confirmed),
+        Ok(false) => Ok(Confirmation::Declined),
+        Err(e @ (Error::PermissionDenied(_) | Error::Failed(_))) => {
+            let waived = host::config("require_confirmation")
+                .is_some_and(|v| matches!(v.trim(), "false" | "0" | "no"));
+            if waived {
+                host::warn(&format!(
+                    "confirmation unavailable ({e:?}); waived by configuration"
+                ));
+                Ok(Confirmation::WaivedByOperator)
+            } else {
+                Err(e)
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Wraps a markdown report and structured data into one workflow output.
 pub fn report(markdown: String, data: Value) -> Value {
     json!({ "report": markdown, "data": data })

@@ -423,7 +423,8 @@ fn run_rebalance(input: Input) -> Result<Value, Error> {
         money(plan.turnover),
         money(plan.total_commission)
     );
-    if !host::confirm(&question)? {
+    let confirmation = plugin_kit::confirm_order(&question)?;
+    if !confirmation.proceed() {
         md.push_str("\n**Declined.** The user did not confirm; nothing was placed.\n");
         return Ok(plugin_kit::report(
             md,
@@ -453,7 +454,8 @@ fn run_rebalance(input: Input) -> Result<Value, Error> {
     let v = verify_now(snap.account.clone(), &targets, &cfg)?;
     host::progress(4.0, Some(4.0), Some("done"));
     md.push_str(&format!(
-        "\n## Execution\n\n{} orders sent; sells filled before buys: {sells_done}; all fills seen: {all_done}; cash settled: {cash_settled}.\n\n## Verification (positions re-read)\n\n{}",
+        "\n## Execution\n\nOrders {}. {} orders sent; sells filled before buys: {sells_done}; all fills seen: {all_done}; cash settled: {cash_settled}.\n\n## Verification (positions re-read)\n\n{}",
+        confirmation.describe(),
         orders_log.len(),
         verification_markdown(&v)
     ));
@@ -461,6 +463,7 @@ fn run_rebalance(input: Input) -> Result<Value, Error> {
         md,
         json!({
             "status": if v.all_within_one_lot { "rebalanced" } else { "incomplete" },
+            "confirmation": confirmation.describe(),
             "plan": plan,
             "orders": orders_log,
             "fills_complete": all_done,

@@ -317,7 +317,7 @@ macro_rules! register {
                 }
             }
 
-            $crate::bindings::__export_plugin!(__IbkrPluginExports with_types_in $crate::bindings);
+    $crate::bindings::__export_plugin!(__IbkrPluginExports with_types_in $crate::bindings);
         };
     };
 }
