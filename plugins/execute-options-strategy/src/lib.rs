@@ -372,11 +372,10 @@ fn place(p: &Planned, input: &Input) -> Result<Value, Error> {
                     placed_as = "combo";
                     out.push(json!({"leg": "combo", "order_id": st.order_id, "state": format!("{:?}", st.state), "limit": round_cents(per_spread)}));
                 }
-                Err(
-                    e @ (Error::GuardrailViolation(_)
-                    | Error::Declined(_)
-                    | Error::PermissionDenied(_)),
-                ) => {
+                // Declines and missing permissions stop; a refused combo (BAG not an allowed
+                // security type, or unsupported by the broker) falls back to the legs, each of
+                // which passes the guardrails on its own.
+                Err(e @ (Error::Declined(_) | Error::PermissionDenied(_))) => {
                     return Err(e);
                 }
                 Err(e) => notes.push(format!(
