@@ -52,6 +52,27 @@ fn quote(sim: &tws_sim::SimHandle, symbol: &str) -> tws_sim::world::QuoteInfo {
     sim.admin().with_world(|w| w.quote(symbol)).expect("quote")
 }
 
+/// TotalCashValue from a fresh account summary request.
+async fn cash(client: &Client) -> f64 {
+    let mut sub = within(client.account_summary(&AccountGroup::from("All"), &["TotalCashValue"]))
+        .await
+        .unwrap();
+    let mut value = None;
+    loop {
+        match within(sub.next()).await.unwrap().unwrap() {
+            SubscriptionItem::Data(AccountSummaryResult::Summary(s))
+                if s.tag == "TotalCashValue" =>
+            {
+                value = Some(s.value.parse::<f64>().unwrap())
+            }
+            SubscriptionItem::Data(AccountSummaryResult::End) => break,
+            _ => {}
+        }
+    }
+    sub.cancel().await;
+    value.expect("TotalCashValue")
+}
+
 fn position(sim: &tws_sim::SimHandle, symbol: &str) -> f64 {
     sim.admin()
         .positions()
@@ -67,6 +88,7 @@ async fn market_order_fills_and_shows_everywhere() {
     let client = connect(&sim, 1).await;
     let aapl = Contract::stock("AAPL").build();
     let before = position(&sim, "AAPL");
+    let cash_before = cash(&client).await;
 
     let id = client.next_order_id();
     let mut sub =
@@ -195,6 +217,14 @@ async fn market_order_fills_and_shows_everywhere() {
     };
     assert_eq!(first.position, before + 10.0);
     ps.cancel().await;
+
+    // Account summary: cash paid for the shares plus commission.
+    let cash_after = cash(&client).await;
+    let cost = exec.execution.shares * exec.execution.price + comm.commission;
+    assert!(
+        (cash_before - cash_after - cost).abs() < 0.05,
+        "cash {cash_before} -> {cash_after}, expected -{cost}"
+    );
 
     // Completed orders include it.
     let mut done = within(client.completed_orders(false)).await.unwrap();
