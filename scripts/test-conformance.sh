@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# MCP conformance and interop with the official Node tools (see tests/conformance/README.md):
+#
+#   1. the official conformance suite (@modelcontextprotocol/conformance) against the
+#      `conformance-server` fixture binary, which mounts the suite's fixture tools/resources/
+#      prompts on the host's own transport (ibkr_mcp::http::mcp_router), for both requirement
+#      sets: --requirements 2025-11-25 and --requirements 2026-07-28;
+#   2. the suite's fixture-independent scenarios directly against the real host (`ibkr-mcp --sim`);
+#   3. MCP Inspector CLI against the real host: tools/list and tools/call ibkr_get_positions;
+#   4. scripts/test_curl.sh against the real host.
+#
+# Node 22 + the suite + Inspector are installed into .node/ by scripts/node-tools.sh (pinned by
+# tests/conformance/package-lock.json). Exits non-zero when anything fails.
+#
+#   scripts/test-conformance.sh                 # everything
+#   SKIP_BUILD=1 CONFORMANCE_SERVER_BIN=... IBKR_MCP_BIN=... scripts/test-conformance.sh
+#   CONFORMANCE_ONLY=1 scripts/test-conformance.sh   # only step 1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$(pwd)"
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+PROFILE_DIR="${CARGO_PROFILE_DIR:-debug}"
+OUT="${CONFORMANCE_OUT:-$TARGET_DIR/conformance}"
+TIMEOUT_MS="${CONFORMANCE_TIMEOUT_MS:-30000}"
+
+step() { printf '\n== %s\n' "$*"; }
+failures=()
+fail() { echo "FAILED: $*" >&2; failures+=("$*"); }
+
+step "Node tools (Node 22, conformance suite, Inspector)"
+NODE_BIN="$(scripts/node-tools.sh)"
+export PATH="$NODE_BIN:$PATH"
+echo "node $(node --version), conformance $(conformance --version)"
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  step "build conformance-server and ibkr-mcp"
+  cargo build -p conformance-server -p ibkr-mcp --bin conformance-server --bin ibkr-mcp
+fi
+CONFORMANCE_SERVER_BIN="${CONFORMANCE_SERVER_BIN:-$TARGET_DIR/$PROFILE_DIR/conformance-server}"
+IBKR_MCP_BIN="${IBKR_MCP_BIN:-$TARGET_DIR/$PROFILE_DIR/ibkr-mcp}"
+
+work="$(mktemp -d)"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# wait_for_url FILE REGEX PID: waits (max 60 s) until FILE contains a line matching REGEX with the
+# URL in its first capture group; prints the URL.
+wait_for_url() {
+  local file="$1" regex="$2" pid="$3" url=""
+  for _ in $(seq 1 600); do
+    url="$(sed -nE "s#.*${regex}.*#\\1#p" "$file" 2>/dev/null | head -n1)"
+    [ -n "$url" ] && { echo "$url"; return 0; }
+    kill -0 "$pid" 2>/dev/null || { echo "process exited:" >&2; cat "$file" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "timed out waiting for the listening URL:" >&2; cat "$file" >&2; return 1
+}
+
+# summarize DIR: one line per scenario from the suite's checks.json files.
+summarize() {
+  python3 - "$1" <<'PY'
+import json, pathlib, sys
+root = pathlib.Path(sys.argv[1])
+for f in sorted(root.rglob("checks.json")):
+    checks = json.loads(f.read_text())
+    bad = [c for c in checks if c.get("status") == "FAILURE"]
+    warn = [c for c in checks if c.get("status") == "WARNING"]
+    name = f.parent.name.rsplit("-", 1)[0] if f.parent.name[-1].isdigit() else f.parent.name
+    flag = "FAIL" if bad else ("warn" if warn else "ok")
+    print(f"  {flag:4} {name}: {len(checks) - len(bad)}/{len(checks)} checks"
+          + (": " + "; ".join(f"{c['id']}: {c.get('errorMessage', '')}"[:200] for c in bad) if bad else ""))
+PY
+}
+
+# ---------------------------------------------------------------------------------------------
+step "conformance suite against the fixture server (host transport)"
+"$CONFORMANCE_SERVER_BIN" --bind 127.0.0.1:0 --path /api/v1/mcp >"$work/fixtures.log" 2>&1 &
+pids+=($!)
+FIXTURE_URL="$(wait_for_url "$work/fixtures.log" 'listening on (http://[^ ]+)' "${pids[-1]}")"
+echo "fixture server: $FIXTURE_URL"
+
+for rev in 2025-11-25 2026-07-28; do
+  step "conformance server --requirements $rev"
+  rm -rf "$OUT/fixtures-$rev"
+  if conformance server --url "$FIXTURE_URL" --requirements "$rev" --timeout "$TIMEOUT_MS" \
+      -o "$OUT/fixtures-$rev" >"$work/suite-$rev.log" 2>&1; then
+    tail -n 25 "$work/suite-$rev.log"
+  else
+    cat "$work/suite-$rev.log"
+    fail "conformance --requirements $rev (fixture server)"
+  fi
+  summarize "$OUT/fixtures-$rev"
+done
+
+if [ -n "${CONFORMANCE_ONLY:-}" ]; then
+  [ ${#failures[@]} -eq 0 ] || { printf 'FAILED: %s\n' "${failures[@]}" >&2; exit 1; }
+  exit 0
+fi
+
+# ---------------------------------------------------------------------------------------------
+step "the real host: ibkr-mcp --sim"
+hostlog="$work/host.log"
+(cd "$work" && env -u TWS_HOST -u TWS_PORT -u TWS_CLIENT_ID -u SERVER_HOST -u SERVER_PORT \
+  -u API_PREFIX -u IBKR_MCP_CONFIG -u MCP_BEARER_TOKENS \
+  "$IBKR_MCP_BIN" --sim --port 0 --env-file /dev/null --audit-log "" >"$hostlog" 2>&1) &
+pids+=($!)
+HOST_URL="$(wait_for_url "$hostlog" 'listening: MCP (http://[^ ]+)' "${pids[-1]}")"
+echo "host: $HOST_URL"
+
+# Scenarios that need no fixture tools: lifecycle, transport security, tool listing.
+host_scenarios=(
+  "2025-11-25 server-initialize"
+  "2025-11-25 ping"
+  "2025-11-25 tools-list"
+  "2025-11-25 dns-rebinding-protection"
+  "2026-07-28 server-stateless"
+  "2026-07-28 tools-list"
+  "2026-07-28 dns-rebinding-protection"
+)
+for entry in "${host_scenarios[@]}"; do
+  read -r rev scenario <<<"$entry"
+  dir="$OUT/host-$rev/$scenario"
+  rm -rf "$dir"
+  if conformance server --url "$HOST_URL" --scenario "$scenario" --spec-version "$rev" \
+      --timeout "$TIMEOUT_MS" -o "$dir" >"$work/host-$scenario-$rev.log" 2>&1; then
+    summarize "$dir" | sed "s/^  /  [$rev] /"
+  else
+    cat "$work/host-$scenario-$rev.log"
+    fail "conformance $scenario ($rev) against ibkr-mcp"
+  fi
+done
+
+# ---------------------------------------------------------------------------------------------
+step "MCP Inspector CLI against the host"
+inspector() { mcp-inspector --cli "$HOST_URL" --transport http --format json -q "$@"; }
+if inspector --method tools/list >"$work/inspector-tools.json" 2>"$work/inspector.err" \
+  && python3 - "$work/inspector-tools.json" <<'PY'
+import json, sys
+tools = {t["name"] for t in json.load(open(sys.argv[1]))["tools"]}
+need = {"ibkr_get_positions", "ibkr_place_order", "ibkr_get_historical_data", "ibkr_get_status"}
+missing = need - tools
+assert not missing, f"missing tools: {missing}"
+print(f"  ok   inspector tools/list: {len(tools)} tools")
+PY
+then :; else cat "$work/inspector-tools.json" "$work/inspector.err" >&2; fail "inspector tools/list"; fi
+
+if inspector --method tools/call --tool-name ibkr_get_positions >"$work/inspector-call.json" 2>"$work/inspector.err" \
+  && python3 - "$work/inspector-call.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert not r.get("isError"), r
+sc = r["structuredContent"]
+assert sc["count"] == len(sc["positions"]) > 0, sc
+print(f"  ok   inspector tools/call ibkr_get_positions: {sc['count']} positions")
+PY
+then :; else cat "$work/inspector-call.json" "$work/inspector.err" >&2; fail "inspector tools/call"; fi
+
+if inspector --method tools/call --tool-name ibkr_get_historical_data \
+    --tool-args-json '{"symbol":"VTI","durationStr":"10 D"}' >"$work/inspector-hist.json" 2>"$work/inspector.err" \
+  && python3 - "$work/inspector-hist.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert not r.get("isError"), r
+print(f"  ok   inspector tools/call ibkr_get_historical_data: {r['structuredContent']['count']} bars")
+PY
+then :; else cat "$work/inspector-hist.json" "$work/inspector.err" >&2; fail "inspector tools/call with arguments"; fi
+
+# ---------------------------------------------------------------------------------------------
+step "scripts/test_curl.sh against the host"
+HOST_URL="$HOST_URL" scripts/test_curl.sh || fail "scripts/test_curl.sh"
+
+if [ ${#failures[@]} -gt 0 ]; then
+  printf '\nFAILED: %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+step "conformance + Inspector + curl: all passed (results in $OUT)"
