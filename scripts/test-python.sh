@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Python tests under tests/python (ib_async fidelity tests against the real tws-sim binary).
 #   - creates the venv .venv (python3 -m venv) if missing and installs tests/python/requirements*.txt
-#   - builds tws-sim (cargo build -p tws-sim) unless TWS_SIM_BIN points at a binary
+#   - builds tws-sim (cargo build -p tws-sim) unless TWS_SIM_BIN points at a binary, and the
+#     ibkr-mcp host for the MCP interop tests unless IBKR_MCP_BIN is set
 #   - runs pytest with a per-test timeout (PYTEST_TIMEOUT, default 120 s)
 # Extra arguments go to pytest, e.g. `scripts/test-python.sh -k bracket -x`.
 set -euo pipefail
@@ -37,6 +38,13 @@ if [ -z "${TWS_SIM_BIN:-}" ]; then
   export TWS_SIM_BIN="$TARGET_DIR/debug/tws-sim"
 fi
 echo "simulator: $TWS_SIM_BIN"
+# The MCP interop tests (tests/python/test_mcp_interop.py) drive the host binary: build it here,
+# outside pytest's per-test timeout.
+if [ -z "${IBKR_MCP_BIN:-}" ] && [ -f tests/python/mcp_hostproc.py ]; then
+  cargo build -p ibkr-mcp --bin ibkr-mcp
+  export IBKR_MCP_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ibkr-mcp"
+  echo "host: $IBKR_MCP_BIN"
+fi
 
 exec "$VENV/bin/python" -m pytest tests/python -p no:cacheprovider \
   --timeout="${PYTEST_TIMEOUT:-120}" -q -rfE "$@"
