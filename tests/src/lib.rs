@@ -1,1 +1,274 @@
-//! Shared harness for end-to-end tests.
+//! Shared harness for end-to-end tests: start the paper gateway (simulator) and the host on
+//! loopback ports, connect real MCP clients (rmcp over Streamable HTTP), inspect the simulator.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! let env = e2e::TestEnv::start().await?;          // sim + host, TWS connected
+//! let client = env.client().await?;                 // rmcp client, 2025-11-25 session
+//! let r = e2e::call(&client, "ibkr_get_positions", serde_json::json!({})).await?;
+//! env.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use ibkr_mcp::app::HostHandle;
+use ibkr_mcp::broker::ConnectionState;
+use ibkr_mcp::config::Config;
+use parking_lot::Mutex;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientInfo, Implementation,
+    LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion,
+};
+use rmcp::service::{NotificationContext, RunningService};
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
+use serde_json::Value;
+use tws_sim::{SimHandle, SimOptions, Simulator};
+
+pub use ibkr_mcp;
+pub use tws_sim;
+
+/// Install a test tracing subscriber once (RUST_LOG controls it).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// A configuration for tests: ephemeral HTTP port, in-memory audit log, fast reconnects.
+pub fn test_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.server.host = "127.0.0.1".into();
+    cfg.server.port = 0;
+    cfg.audit.path = String::new();
+    cfg.tws.connect_timeout_ms = 3_000;
+    cfg.tws.request_timeout_ms = 10_000;
+    cfg.tws.reconnect_initial_ms = 100;
+    cfg.tws.reconnect_max_ms = 1_000;
+    cfg
+}
+
+/// A running simulator + host.
+pub struct TestEnv {
+    pub sim: SimHandle,
+    pub host: HostHandle,
+    pub config: Config,
+}
+
+impl TestEnv {
+    /// Simulator + host with [`test_config`], waiting until TWS is connected.
+    pub async fn start() -> Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`TestEnv::start`] with a config tweak (applied after the simulator address is set).
+    pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Result<Self> {
+        init_tracing();
+        let mut config = test_config();
+        let sim = ibkr_mcp::app::start_sim(&mut config, SimOptions::default()).await?;
+        tweak(&mut config);
+        let host = ibkr_mcp::app::start_http(&config).await?;
+        let env = TestEnv { sim, host, config };
+        if env.config.tws.connect_on_start {
+            env.wait_connected(Duration::from_secs(10)).await?;
+        }
+        Ok(env)
+    }
+
+    pub fn mcp_url(&self) -> String {
+        self.host.mcp_url()
+    }
+
+    pub fn base_url(&self) -> String {
+        self.host.base_url()
+    }
+
+    /// Wait until the host's broker reports `connected`.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
+        wait_state(&self.host, ConnectionState::Connected, timeout).await
+    }
+
+    /// An rmcp client on a 2025-11-25 session (initialize handshake).
+    pub async fn client(&self) -> Result<Client> {
+        connect_client(&self.mcp_url(), None).await
+    }
+
+    /// An rmcp client with a bearer token.
+    pub async fn client_with_token(&self, token: &str) -> Result<Client> {
+        connect_client(&self.mcp_url(), Some(token)).await
+    }
+
+    /// Stop the host (disconnecting from TWS) and then the simulator.
+    pub async fn shutdown(self) {
+        self.host.shutdown().await;
+        self.sim.shutdown().await;
+    }
+}
+
+/// Wait until `host`'s broker reaches `state`.
+pub async fn wait_state(
+    host: &HostHandle,
+    state: ConnectionState,
+    timeout: Duration,
+) -> Result<()> {
+    let mut rx = host.broker.watch_status();
+    tokio::time::timeout(timeout, rx.wait_for(|s| s.state == state))
+        .await
+        .map_err(|_| {
+            anyhow!(
+                "timed out waiting for {state:?}; status {:?}",
+                host.broker.status()
+            )
+        })?
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// Notifications a client received.
+#[derive(Debug, Default)]
+pub struct Received {
+    pub progress: Vec<ProgressNotificationParam>,
+    pub logs: Vec<LoggingMessageNotificationParam>,
+    pub tool_list_changed: usize,
+    pub prompt_list_changed: usize,
+}
+
+/// A client handler that records notifications.
+#[derive(Clone)]
+pub struct Recorder {
+    pub received: Arc<Mutex<Received>>,
+    info: ClientInfo,
+}
+
+impl Recorder {
+    pub fn new(protocol: ProtocolVersion) -> Self {
+        let mut info = ClientInfo::new(
+            ClientCapabilities::default(),
+            Implementation::new("e2e-test-client", "0.1.0"),
+        );
+        info.protocol_version = protocol;
+        Recorder {
+            received: Arc::new(Mutex::new(Received::default())),
+            info,
+        }
+    }
+}
+
+impl ClientHandler for Recorder {
+    fn get_info(&self) -> ClientInfo {
+        self.info.clone()
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _ctx: NotificationContext<RoleClient>,
+    ) {
+        self.received.lock().progress.push(params);
+    }
+
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _ctx: NotificationContext<RoleClient>,
+    ) {
+        self.received.lock().logs.push(params);
+    }
+
+    async fn on_tool_list_changed(&self, _ctx: NotificationContext<RoleClient>) {
+        self.received.lock().tool_list_changed += 1;
+    }
+
+    async fn on_prompt_list_changed(&self, _ctx: NotificationContext<RoleClient>) {
+        self.received.lock().prompt_list_changed += 1;
+    }
+}
+
+/// A running rmcp client.
+pub type Client = RunningService<RoleClient, Recorder>;
+
+/// Connect an rmcp client over Streamable HTTP with the legacy initialize handshake
+/// (protocol 2025-11-25, session id).
+pub async fn connect_client(url: &str, token: Option<&str>) -> Result<Client> {
+    let mut cfg =
+        rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig::with_uri(
+            url.to_string(),
+        );
+    if let Some(t) = token {
+        cfg = cfg.auth_header(t.to_string());
+    }
+    let transport = StreamableHttpClientTransport::from_config(cfg);
+    Recorder::new(ProtocolVersion::V_2025_11_25)
+        .serve(transport)
+        .await
+        .context("MCP initialize failed")
+}
+
+/// Connect an rmcp client with `server/discover` (protocol 2026-07-28, stateless).
+pub async fn connect_client_stateless(url: &str) -> Result<Client> {
+    use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
+    let transport = StreamableHttpClientTransport::from_uri(url.to_string());
+    Recorder::new(ProtocolVersion::V_2026_07_28)
+        .serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+            },
+        )
+        .await
+        .context("MCP discover failed")
+}
+
+fn params(name: &str, args: Value) -> CallToolRequestParams {
+    let mut p = CallToolRequestParams::new(name.to_string());
+    p.arguments = match args {
+        Value::Object(m) => Some(m),
+        Value::Null => None,
+        other => panic!("tool arguments must be an object, got {other}"),
+    };
+    p
+}
+
+/// Call a tool; returns the raw result (which may be a tool error).
+pub async fn call_raw(client: &Client, name: &str, args: Value) -> Result<CallToolResult> {
+    Ok(client.call_tool(params(name, args)).await?)
+}
+
+/// Call a tool that must succeed; returns its structured content.
+pub async fn call(client: &Client, name: &str, args: Value) -> Result<Value> {
+    let r = call_raw(client, name, args).await?;
+    if r.is_error == Some(true) {
+        return Err(anyhow!("{name} failed: {}", text_of(&r)));
+    }
+    r.structured_content
+        .clone()
+        .ok_or_else(|| anyhow!("{name} returned no structured content: {}", text_of(&r)))
+}
+
+/// Call a tool that must fail; returns the error text.
+pub async fn call_err(client: &Client, name: &str, args: Value) -> Result<String> {
+    let r = call_raw(client, name, args).await?;
+    if r.is_error != Some(true) {
+        return Err(anyhow!(
+            "{name} unexpectedly succeeded: {:?}",
+            r.structured_content
+        ));
+    }
+    Ok(text_of(&r))
+}
+
+/// All text content of a result, joined.
+pub fn text_of(r: &CallToolResult) -> String {
+    r.content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}

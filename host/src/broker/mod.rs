@@ -1,0 +1,467 @@
+//! THE broker adapter: every caller (MCP tools, WASM plugins, streams) goes through [`Broker`].
+//!
+//! It owns the `ibapi::Client` behind a connection supervisor (connect at start when configured,
+//! reconnect with exponential backoff when the connection drops, client-id conflict handling),
+//! fails fast with [`BrokerError::NotConnected`] while not connected, bounds every request by a
+//! timeout, and converts everything to the typed records in [`types`].
+//!
+//! Operations are grouped by concern: [`contracts`], [`market_data`], [`account`], [`orders`]
+//! (the single order path with guardrails and the audit log in [`audit`]).
+
+pub mod account;
+pub mod audit;
+pub mod contracts;
+mod convert;
+pub mod error;
+pub mod market_data;
+pub mod orders;
+pub mod types;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ibapi::Client;
+use parking_lot::RwLock;
+use tokio::sync::{Mutex, watch};
+use tokio_util::sync::CancellationToken;
+
+pub use error::{BrokerError, BrokerResult, CLIENT_ID_IN_USE, PORT_HINT};
+pub use types::*;
+
+use crate::config::{GuardrailsConfig, TwsConfig};
+
+/// Where to connect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub client_id: i32,
+}
+
+impl Target {
+    pub fn address(&self) -> String {
+        if self.host.contains(':') && !self.host.starts_with('[') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+struct Inner {
+    cfg: TwsConfig,
+    guardrails: GuardrailsConfig,
+    audit: audit::AuditLog,
+    client: RwLock<Option<Arc<Client>>>,
+    status_tx: watch::Sender<ConnectionStatus>,
+    /// Desired connection: `None` = stay disconnected. Changing it wakes the supervisor.
+    desired_tx: watch::Sender<Option<Target>>,
+    /// Counts finished connection attempts (success or failure); lets `connect` wait for one.
+    attempts_tx: watch::Sender<u64>,
+    shutdown: CancellationToken,
+    /// Serialises `connect` / `disconnect` requests.
+    control: Mutex<()>,
+}
+
+/// The broker adapter. Cheap to clone; all clones share one connection.
+#[derive(Clone)]
+pub struct Broker {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker")
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+fn initial_status(cfg: &TwsConfig) -> ConnectionStatus {
+    ConnectionStatus {
+        state: ConnectionState::Disconnected,
+        is_connected: false,
+        host: cfg.host.clone(),
+        port: cfg.port,
+        client_id: cfg.client_id,
+        server_version: None,
+        accounts: Vec::new(),
+        attempt: 0,
+        last_error: None,
+        last_error_code: None,
+        connected_since: None,
+    }
+}
+
+impl Broker {
+    /// Create the adapter and start its supervisor task (needs a Tokio runtime). When
+    /// `cfg.connect_on_start` is set it starts connecting to `cfg.host:cfg.port` at once.
+    pub fn new(cfg: TwsConfig, guardrails: GuardrailsConfig, audit: audit::AuditLog) -> Self {
+        let (status_tx, _) = watch::channel(initial_status(&cfg));
+        let desired = cfg.connect_on_start.then(|| Target {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            client_id: cfg.client_id,
+        });
+        let (desired_tx, _) = watch::channel(desired);
+        let (attempts_tx, _) = watch::channel(0u64);
+        let inner = Arc::new(Inner {
+            cfg,
+            guardrails,
+            audit,
+            client: RwLock::new(None),
+            status_tx,
+            desired_tx,
+            attempts_tx,
+            shutdown: CancellationToken::new(),
+            control: Mutex::new(()),
+        });
+        tokio::spawn(supervise(inner.clone()));
+        Broker { inner }
+    }
+
+    /// Current connection status.
+    pub fn status(&self) -> ConnectionStatus {
+        self.inner.status_tx.borrow().clone()
+    }
+
+    /// Watch connection status changes.
+    pub fn watch_status(&self) -> watch::Receiver<ConnectionStatus> {
+        self.inner.status_tx.subscribe()
+    }
+
+    /// The connection settings this adapter was created with.
+    pub fn config(&self) -> &TwsConfig {
+        &self.inner.cfg
+    }
+
+    /// The guardrails applied to every order.
+    pub fn guardrails(&self) -> &GuardrailsConfig {
+        &self.inner.guardrails
+    }
+
+    /// The order audit log.
+    pub fn audit(&self) -> &audit::AuditLog {
+        &self.inner.audit
+    }
+
+    /// Managed accounts of the live connection.
+    pub fn accounts(&self) -> BrokerResult<Vec<String>> {
+        self.client()?;
+        Ok(self.status().accounts)
+    }
+
+    /// The default account (first managed account).
+    pub fn default_account(&self) -> BrokerResult<String> {
+        self.accounts()?
+            .into_iter()
+            .next()
+            .ok_or_else(|| BrokerError::NotFound("TWS reported no managed account".into()))
+    }
+
+    /// Connect to `target` (or the configured gateway), replacing any current connection.
+    /// Waits for the first attempt: returns the status when connected, or that attempt's error
+    /// (e.g. TWS error 326 for a client id in use, or connection refused with a port hint).
+    /// The supervisor keeps retrying in the background after a failure only when the
+    /// connection was configured to connect on start; an explicit connect that fails is not retried.
+    pub async fn connect(&self, target: Option<Target>) -> BrokerResult<ConnectionStatus> {
+        let _g = self.inner.control.lock().await;
+        let target = target.unwrap_or_else(|| {
+            let s = self.status();
+            Target {
+                host: s.host,
+                port: s.port,
+                client_id: self.inner.cfg.client_id,
+            }
+        });
+        {
+            let s = self.status();
+            if s.state == ConnectionState::Connected
+                && s.host == target.host
+                && s.port == target.port
+                && self.client().is_ok()
+            {
+                return Ok(s);
+            }
+        }
+        let mut attempts = self.inner.attempts_tx.subscribe();
+        attempts.borrow_and_update();
+        self.inner.desired_tx.send_replace(Some(target.clone()));
+        let deadline = self.inner.cfg.connect_timeout() + Duration::from_secs(2);
+        let waited = tokio::time::timeout(deadline, attempts.changed()).await;
+        let status = self.status();
+        if status.state == ConnectionState::Connected {
+            return Ok(status);
+        }
+        // The explicit attempt failed: stop retrying and report it.
+        self.inner.desired_tx.send_replace(None);
+        if waited.is_err() {
+            return Err(BrokerError::Timeout {
+                operation: format!("connect to {}", target.address()),
+                seconds: deadline.as_secs_f64(),
+            });
+        }
+        Err(match status.last_error_code {
+            Some(code) => BrokerError::Tws {
+                code,
+                message: status.last_error.unwrap_or_default(),
+            },
+            None => BrokerError::ConnectFailed {
+                address: target.address(),
+                reason: status
+                    .last_error
+                    .unwrap_or_else(|| "connection failed".into()),
+                hint: PORT_HINT.into(),
+            },
+        })
+    }
+
+    /// Disconnect and stay disconnected until [`Broker::connect`] is called.
+    pub async fn disconnect(&self) -> ConnectionStatus {
+        let _g = self.inner.control.lock().await;
+        self.inner.desired_tx.send_replace(None);
+        let client = self.inner.client.write().take();
+        if let Some(c) = client {
+            c.disconnect().await;
+        }
+        let mut st = self.inner.status_tx.subscribe();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(2),
+            st.wait_for(|s| s.state == ConnectionState::Disconnected),
+        )
+        .await;
+        self.status()
+    }
+
+    /// Stop the supervisor and disconnect (graceful shutdown).
+    pub async fn shutdown(&self) {
+        self.inner.shutdown.cancel();
+        self.inner.desired_tx.send_replace(None);
+        let client = self.inner.client.write().take();
+        if let Some(c) = client {
+            c.disconnect().await;
+        }
+    }
+
+    /// The live client, or `NotConnected` at once.
+    pub(crate) fn client(&self) -> BrokerResult<Arc<Client>> {
+        let guard = self.inner.client.read();
+        match guard.as_ref() {
+            Some(c) if c.is_connected() => Ok(c.clone()),
+            _ => {
+                let s = self.status();
+                let state = match s.state {
+                    ConnectionState::Connecting => format!(
+                        "reconnecting to {}:{}, attempt {}{}",
+                        s.host,
+                        s.port,
+                        s.attempt + 1,
+                        s.last_error
+                            .map(|e| format!(", last error: {e}"))
+                            .unwrap_or_default()
+                    ),
+                    _ => "disconnected".to_string(),
+                };
+                Err(BrokerError::not_connected(state))
+            }
+        }
+    }
+
+    /// Run one broker request with the configured timeout.
+    pub(crate) async fn call<T, F, Fut>(&self, operation: &str, f: F) -> BrokerResult<T>
+    where
+        F: FnOnce(Arc<Client>) -> Fut,
+        Fut: Future<Output = BrokerResult<T>>,
+    {
+        let client = self.client()?;
+        let timeout = self.inner.cfg.request_timeout();
+        match tokio::time::timeout(timeout, f(client)).await {
+            Ok(r) => r,
+            Err(_) => Err(BrokerError::Timeout {
+                operation: operation.to_string(),
+                seconds: timeout.as_secs_f64(),
+            }),
+        }
+    }
+
+    pub(crate) fn request_timeout(&self) -> Duration {
+        self.inner.cfg.request_timeout()
+    }
+}
+
+fn backoff(cfg: &TwsConfig, attempt: u32) -> Duration {
+    let ms = cfg
+        .reconnect_initial_ms
+        .saturating_mul(1u64 << attempt.min(16))
+        .min(cfg.reconnect_max_ms);
+    Duration::from_millis(ms)
+}
+
+fn update(inner: &Inner, f: impl FnOnce(&mut ConnectionStatus)) {
+    inner.status_tx.send_modify(|s| {
+        f(s);
+        s.is_connected = s.state == ConnectionState::Connected;
+    });
+}
+
+fn describe_connect_error(e: &ibapi::Error) -> (String, Option<i32>) {
+    match e {
+        ibapi::Error::ClientIdInUse { client_id } => (
+            format!(
+                "client id {client_id} is already in use by another connection (TWS error 326)"
+            ),
+            Some(CLIENT_ID_IN_USE),
+        ),
+        ibapi::Error::Notice(n) => (n.message.clone(), Some(n.code)),
+        ibapi::Error::Io(io) => (format!("{io}. {PORT_HINT}"), None),
+        other => (other.to_string(), None),
+    }
+}
+
+/// The connection supervisor: drives the connection toward `desired`.
+async fn supervise(inner: Arc<Inner>) {
+    let mut desired_rx = inner.desired_tx.subscribe();
+    'outer: loop {
+        if inner.shutdown.is_cancelled() {
+            break;
+        }
+        let Some(target) = desired_rx.borrow_and_update().clone() else {
+            update(&inner, |s| {
+                s.state = ConnectionState::Disconnected;
+                s.server_version = None;
+                s.accounts.clear();
+                s.connected_since = None;
+                s.attempt = 0;
+            });
+            tokio::select! {
+                _ = inner.shutdown.cancelled() => break,
+                r = desired_rx.changed() => if r.is_err() { break } else { continue },
+            }
+        };
+        let mut client_id = target.client_id;
+        let mut attempt: u32 = 0;
+        loop {
+            update(&inner, |s| {
+                s.state = ConnectionState::Connecting;
+                s.host = target.host.clone();
+                s.port = target.port;
+                s.client_id = client_id;
+                s.attempt = attempt;
+            });
+            let address = target.address();
+            tracing::info!(%address, client_id, attempt, "connecting to TWS");
+            let connect = Client::builder()
+                .address(address.as_str())
+                .client_id(client_id)
+                .tcp_no_delay(true)
+                .max_reconnect_attempts(0)
+                .connect();
+            let result = tokio::select! {
+                _ = inner.shutdown.cancelled() => break 'outer,
+                r = tokio::time::timeout(inner.cfg.connect_timeout(), connect) => r,
+            };
+            match result {
+                Ok(Ok(client)) => {
+                    let client = Arc::new(client);
+                    let accounts = client.handshake_managed_accounts().to_vec();
+                    let server_version = client.server_version();
+                    tracing::info!(%address, client_id, server_version, ?accounts, "connected to TWS");
+                    *inner.client.write() = Some(client.clone());
+                    update(&inner, |s| {
+                        s.state = ConnectionState::Connected;
+                        s.client_id = client_id;
+                        s.server_version = Some(server_version);
+                        s.accounts = accounts;
+                        s.attempt = 0;
+                        s.last_error = None;
+                        s.last_error_code = None;
+                        s.connected_since = Some(chrono::Utc::now().to_rfc3339());
+                    });
+                    inner.attempts_tx.send_modify(|n| *n += 1);
+                    // Monitor the live connection.
+                    let lost = loop {
+                        tokio::select! {
+                            _ = inner.shutdown.cancelled() => break false,
+                            r = desired_rx.changed() => {
+                                if r.is_err() { break false; }
+                                let d = desired_rx.borrow_and_update().clone();
+                                if d.as_ref() != Some(&target) { break false; }
+                            }
+                            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                                if !client.is_connected() { break true; }
+                            }
+                        }
+                    };
+                    let taken = {
+                        let mut g = inner.client.write();
+                        match g.as_ref() {
+                            Some(c) if Arc::ptr_eq(c, &client) => g.take(),
+                            _ => None,
+                        }
+                    };
+                    if taken.is_some() {
+                        client.disconnect().await;
+                    }
+                    drop(client);
+                    if !lost {
+                        continue 'outer;
+                    }
+                    tracing::warn!(%address, "TWS connection lost; reconnecting");
+                    update(&inner, |s| {
+                        s.state = ConnectionState::Connecting;
+                        s.server_version = None;
+                        s.connected_since = None;
+                        s.last_error = Some("connection lost".into());
+                        s.last_error_code = None;
+                    });
+                    attempt = 0;
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    let (msg, code) = describe_connect_error(&e);
+                    tracing::warn!(%address, client_id, attempt, error = %msg, "TWS connect failed");
+                    update(&inner, |s| {
+                        s.last_error = Some(msg);
+                        s.last_error_code = code;
+                    });
+                    if code == Some(CLIENT_ID_IN_USE) && inner.cfg.client_id_retry {
+                        client_id += 1;
+                    }
+                }
+                Err(_) => {
+                    let msg = format!(
+                        "connect timed out after {:?}. {PORT_HINT}",
+                        inner.cfg.connect_timeout()
+                    );
+                    tracing::warn!(%address, attempt, "{msg}");
+                    update(&inner, |s| {
+                        s.last_error = Some(msg);
+                        s.last_error_code = None;
+                    });
+                }
+            }
+            inner.attempts_tx.send_modify(|n| *n += 1);
+            attempt += 1;
+            update(&inner, |s| s.attempt = attempt);
+            if inner.cfg.reconnect_max_attempts > 0 && attempt >= inner.cfg.reconnect_max_attempts {
+                tracing::error!("giving up connecting after {attempt} attempts");
+                inner.desired_tx.send_replace(None);
+                continue 'outer;
+            }
+            let delay = backoff(&inner.cfg, attempt - 1);
+            tokio::select! {
+                _ = inner.shutdown.cancelled() => break 'outer,
+                _ = tokio::time::sleep(delay) => {}
+                r = desired_rx.changed() => {
+                    if r.is_err() { break 'outer; }
+                    continue 'outer;
+                }
+            }
+            if desired_rx.borrow().as_ref() != Some(&target) {
+                continue 'outer;
+            }
+        }
+    }
+    update(&inner, |s| s.state = ConnectionState::Disconnected);
+}

@@ -1,0 +1,196 @@
+//! Order tools: ibkr_place_order, ibkr_cancel_order, ibkr_get_open_orders, ibkr_get_executions,
+//! ibkr_get_next_valid_id. Orders go through the broker's single order path (validation,
+//! guardrails, audit log) exactly like plugin-initiated orders.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{NoParams, default_currency, default_exchange, default_sec_type};
+use crate::broker::{
+    ContractSpec, Execution, ExecutionQuery, OpenOrder, OrderOrigin, OrderRequest, OrderStatus,
+    Side,
+};
+use crate::mcp::registry::{Kind, ToolDef, tool};
+
+fn default_order_type() -> String {
+    "MKT".into()
+}
+fn default_tif() -> String {
+    "DAY".into()
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PlaceOrderParams {
+    /// Ticker symbol, e.g. "AAPL".
+    pub symbol: String,
+    /// BUY or SELL.
+    pub action: String,
+    /// Number of shares / contracts (> 0).
+    #[serde(rename = "totalQuantity")]
+    pub total_quantity: f64,
+    /// Order type: MKT, LMT, STP, STP LMT (the host's guardrails may restrict the set).
+    #[serde(default = "default_order_type", rename = "orderType")]
+    pub order_type: String,
+    /// Limit price; required for LMT and STP LMT.
+    #[serde(default, rename = "lmtPrice")]
+    #[schemars(with = "f64")]
+    pub lmt_price: Option<f64>,
+    /// Stop (aux) price; required for STP and STP LMT.
+    #[serde(default, rename = "auxPrice")]
+    #[schemars(with = "f64")]
+    pub aux_price: Option<f64>,
+    /// Time in force: DAY, GTC, IOC, ...
+    #[serde(default = "default_tif")]
+    pub tif: String,
+    /// Security type: STK, OPT, FUT, CASH, ...
+    #[serde(default = "default_sec_type", rename = "secType")]
+    pub sec_type: String,
+    /// Exchange; SMART for smart routing.
+    #[serde(default = "default_exchange")]
+    pub exchange: String,
+    /// Currency, e.g. USD.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Account id (empty = the default account).
+    #[serde(default)]
+    pub account: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PlaceOrderResult {
+    pub order_id: i32,
+    /// Order status after submission: PreSubmitted, Submitted, Filled, ...
+    pub status: String,
+    pub symbol: String,
+    pub action: String,
+    pub quantity: f64,
+    pub order_type: String,
+    pub filled: f64,
+    pub remaining: f64,
+    pub avg_fill_price: Option<f64>,
+    pub perm_id: i64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct CancelParams {
+    /// Id of the order to cancel.
+    #[serde(rename = "orderId")]
+    pub order_id: i32,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct OpenOrdersResult {
+    pub count: usize,
+    pub orders: Vec<OpenOrder>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ExecutionsResult {
+    pub count: usize,
+    pub executions: Vec<Execution>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NextIdResult {
+    pub order_id: i32,
+}
+
+pub fn tools() -> Vec<ToolDef> {
+    vec![
+        tool(
+            "orders",
+            "ibkr_place_order",
+            "Place an order",
+            "Place an order (BUY/SELL; MKT, LMT, STP, STP LMT). Subject to the host's guardrails \
+             (read-only mode, maximum quantity and notional, allowed security and order types) and \
+             recorded in the audit log. Returns the order id and its first status.",
+            Kind::Trade,
+            |broker, p: PlaceOrderParams, _ctx| async move {
+                let action = Side::parse("action", &p.action)?;
+                let req = OrderRequest {
+                    contract: ContractSpec::new(&p.symbol, &p.sec_type, &p.exchange, &p.currency),
+                    action,
+                    total_quantity: p.total_quantity,
+                    order_type: p.order_type.trim().to_ascii_uppercase(),
+                    lmt_price: p.lmt_price,
+                    aux_price: p.aux_price,
+                    tif: p.tif,
+                    account: p.account,
+                    order_ref: "ibkr-mcp".into(),
+                };
+                let origin = OrderOrigin::Tool {
+                    tool: "ibkr_place_order".into(),
+                };
+                let s = broker.place_order(&req, &origin).await?;
+                Ok(PlaceOrderResult {
+                    order_id: s.order_id,
+                    status: s.status,
+                    symbol: req.contract.symbol.to_ascii_uppercase(),
+                    action: action.as_str().into(),
+                    quantity: req.total_quantity,
+                    order_type: req.order_type,
+                    filled: s.filled,
+                    remaining: s.remaining,
+                    avg_fill_price: s.avg_fill_price,
+                    perm_id: s.perm_id,
+                })
+            },
+        ),
+        tool(
+            "orders",
+            "ibkr_cancel_order",
+            "Cancel an order",
+            "Cancel a working order by id. Refused in read-only mode; recorded in the audit log.",
+            Kind::Trade,
+            |broker, p: CancelParams, _ctx| async move {
+                let origin = OrderOrigin::Tool {
+                    tool: "ibkr_cancel_order".into(),
+                };
+                let s: OrderStatus = broker.cancel_order(p.order_id, &origin).await?;
+                Ok(s)
+            },
+        ),
+        tool(
+            "orders",
+            "ibkr_get_open_orders",
+            "Open orders",
+            "Get all open (working) orders of all API clients with their latest status.",
+            Kind::Query,
+            |broker, _p: NoParams, _ctx| async move {
+                let orders = broker.open_orders().await?;
+                Ok(OpenOrdersResult {
+                    count: orders.len(),
+                    orders,
+                })
+            },
+        ),
+        tool(
+            "orders",
+            "ibkr_get_executions",
+            "Executions",
+            "Get today's executions (fills) with commissions.",
+            Kind::Query,
+            |broker, _p: NoParams, _ctx| async move {
+                let executions = broker.executions(&ExecutionQuery::default()).await?;
+                Ok(ExecutionsResult {
+                    count: executions.len(),
+                    executions,
+                })
+            },
+        ),
+        tool(
+            "orders",
+            "ibkr_get_next_valid_id",
+            "Next valid order id",
+            "Get the next valid order id from TWS (reqIds).",
+            Kind::Query,
+            |broker, _p: NoParams, _ctx| async move {
+                Ok(NextIdResult {
+                    order_id: broker.next_valid_id().await?,
+                })
+            },
+        ),
+    ]
+}
