@@ -1,0 +1,365 @@
+//! Per-call store state and the host side of the WIT imports.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::backend::{ApiResult, CallContext, Origin, PluginBackend};
+use super::bindings::ibkr::plugin::{account, host, market_data, orders, types};
+use super::config::{Capability, Grant};
+use super::limits::{CallLimiter, Limits};
+use types::Error as ApiError;
+
+/// Raised (as a trap) when a plugin exceeds its host-call budget.
+#[derive(Debug, thiserror::Error)]
+#[error("host call budget exceeded: more than {0} host calls in one call")]
+pub struct HostCallBudgetExceeded(pub u32);
+
+/// Store data of one plugin call.
+pub struct CallState {
+    pub(crate) plugin: Arc<str>,
+    grant: Grant,
+    backend: Arc<dyn PluginBackend>,
+    call: CallContext,
+    config: Arc<BTreeMap<String, String>>,
+    pub(crate) limiter: CallLimiter,
+    host_calls: u32,
+    max_host_calls: u32,
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) stdout: MemoryOutputPipe,
+    pub(crate) stderr: MemoryOutputPipe,
+}
+
+impl CallState {
+    /// State for one call: WASI with nothing inherited (no files, env, args, sockets; stdio
+    /// captured into bounded in-memory pipes that the runtime logs).
+    pub fn new(
+        plugin: Arc<str>,
+        grant: Grant,
+        limits: &Limits,
+        backend: Arc<dyn PluginBackend>,
+        call: CallContext,
+        config: Arc<BTreeMap<String, String>>,
+    ) -> Self {
+        let stdout = MemoryOutputPipe::new(limits.stdio_bytes());
+        let stderr = MemoryOutputPipe::new(limits.stdio_bytes());
+        let mut b = WasiCtxBuilder::new();
+        b.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(|_, _| Box::pin(async { false }));
+        CallState {
+            plugin,
+            grant,
+            backend,
+            call,
+            config,
+            limiter: CallLimiter::new(limits),
+            host_calls: 0,
+            max_host_calls: limits.max_host_calls,
+            wasi: b.build(),
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Host calls made so far.
+    pub fn host_calls(&self) -> u32 {
+        self.host_calls
+    }
+
+    /// Count a host call; trap past the budget.
+    fn tick(&mut self) -> wasmtime::Result<()> {
+        self.host_calls += 1;
+        if self.host_calls > self.max_host_calls {
+            return Err(wasmtime::Error::new(HostCallBudgetExceeded(
+                self.max_host_calls,
+            )));
+        }
+        Ok(())
+    }
+
+    /// Count a host call and check the capability (defence in depth: load already refused
+    /// plugins whose imports exceed the grant).
+    fn enter(&mut self, cap: Capability) -> wasmtime::Result<Result<(), ApiError>> {
+        self.tick()?;
+        if !self.grant.contains(&cap) {
+            return Ok(Err(ApiError::PermissionDenied(format!(
+                "plugin `{}` is not granted capability `{cap}`",
+                self.plugin
+            ))));
+        }
+        if self.call.cancel.is_cancelled() {
+            return Ok(Err(ApiError::Cancelled));
+        }
+        Ok(Ok(()))
+    }
+
+    fn origin(&self) -> Origin {
+        Origin {
+            plugin: self.plugin.clone(),
+            call: self.call.clone(),
+        }
+    }
+}
+
+/// Run a broker future, aborting with `cancelled` when the client cancels.
+async fn cancellable<T>(
+    cancel: tokio_util::sync::CancellationToken,
+    fut: impl std::future::Future<Output = ApiResult<T>>,
+) -> ApiResult<T> {
+    tokio::select! {
+        r = fut => r,
+        _ = cancel.cancelled() => Err(ApiError::Cancelled),
+    }
+}
+
+impl WasiView for CallState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for CallState {}
+
+macro_rules! guarded {
+    ($self:ident, $cap:expr, $body:expr) => {{
+        if let Err(e) = $self.enter($cap)? {
+            return Ok(Err(e));
+        }
+        Ok(cancellable($self.call.cancel.clone(), $body).await)
+    }};
+}
+
+impl market_data::Host for CallState {
+    async fn get_quote(
+        &mut self,
+        contract: types::Contract,
+    ) -> wasmtime::Result<Result<types::Quote, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::MarketData, b.quote(contract))
+    }
+
+    async fn get_quotes(
+        &mut self,
+        contracts: Vec<types::Contract>,
+    ) -> wasmtime::Result<Result<Vec<types::Quote>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::MarketData, async move {
+            let all = futures::future::join_all(contracts.into_iter().map(|c| b.quote(c))).await;
+            all.into_iter().collect::<Result<Vec<_>, _>>()
+        })
+    }
+
+    async fn get_bars(
+        &mut self,
+        request: types::BarsRequest,
+    ) -> wasmtime::Result<Result<Vec<types::Bar>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::MarketData, b.bars(request))
+    }
+
+    async fn get_contract_details(
+        &mut self,
+        contract: types::Contract,
+    ) -> wasmtime::Result<Result<Vec<types::ContractDetails>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::MarketData, b.contract_details(contract))
+    }
+
+    async fn get_option_chain(
+        &mut self,
+        underlying: types::Contract,
+    ) -> wasmtime::Result<Result<Vec<types::OptionChain>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::MarketData, b.option_chain(underlying))
+    }
+}
+
+impl account::Host for CallState {
+    async fn get_accounts(&mut self) -> wasmtime::Result<Result<Vec<String>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::Account, b.accounts())
+    }
+
+    async fn get_summary(
+        &mut self,
+        account: Option<String>,
+    ) -> wasmtime::Result<Result<types::AccountSummary, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::Account, b.account_summary(account))
+    }
+
+    async fn get_positions(
+        &mut self,
+        account: Option<String>,
+    ) -> wasmtime::Result<Result<Vec<types::Position>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::Account, b.positions(account))
+    }
+
+    async fn get_pnl(
+        &mut self,
+        account: Option<String>,
+    ) -> wasmtime::Result<Result<types::Pnl, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::Account, b.pnl(account))
+    }
+
+    async fn get_pnl_single(
+        &mut self,
+        account: Option<String>,
+        con_id: i64,
+    ) -> wasmtime::Result<Result<types::PnlSingle, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::Account, b.pnl_single(account, con_id))
+    }
+}
+
+impl orders::Host for CallState {
+    async fn preview(
+        &mut self,
+        contract: types::Contract,
+        order: types::Order,
+    ) -> wasmtime::Result<Result<types::OrderPreview, ApiError>> {
+        let (b, o) = (self.backend.clone(), self.origin());
+        guarded!(
+            self,
+            Capability::Orders,
+            b.preview_order(o, contract, order)
+        )
+    }
+
+    async fn place(
+        &mut self,
+        contract: types::Contract,
+        order: types::Order,
+    ) -> wasmtime::Result<Result<types::OrderStatus, ApiError>> {
+        let (b, o) = (self.backend.clone(), self.origin());
+        guarded!(self, Capability::Orders, b.place_order(o, contract, order))
+    }
+
+    async fn bracket(
+        &mut self,
+        request: types::BracketRequest,
+    ) -> wasmtime::Result<Result<types::BracketStatus, ApiError>> {
+        let (b, o) = (self.backend.clone(), self.origin());
+        guarded!(self, Capability::Orders, b.place_bracket(o, request))
+    }
+
+    async fn modify(
+        &mut self,
+        order_id: i32,
+        changes: types::OrderModification,
+    ) -> wasmtime::Result<Result<types::OrderStatus, ApiError>> {
+        let (b, o) = (self.backend.clone(), self.origin());
+        guarded!(
+            self,
+            Capability::Orders,
+            b.modify_order(o, order_id, changes)
+        )
+    }
+
+    async fn cancel(
+        &mut self,
+        order_id: i32,
+    ) -> wasmtime::Result<Result<types::OrderStatus, ApiError>> {
+        let (b, o) = (self.backend.clone(), self.origin());
+        guarded!(self, Capability::Orders, b.cancel_order(o, order_id))
+    }
+
+    async fn open_orders(&mut self) -> wasmtime::Result<Result<Vec<types::OpenOrder>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::Orders, b.open_orders())
+    }
+
+    async fn executions(
+        &mut self,
+        filter: types::ExecutionFilter,
+    ) -> wasmtime::Result<Result<Vec<types::Execution>, ApiError>> {
+        let b = self.backend.clone();
+        guarded!(self, Capability::Orders, b.executions(filter))
+    }
+}
+
+/// Longest log line a plugin may write (longer lines are cut).
+const MAX_LOG_LINE: usize = 4096;
+
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl host::Host for CallState {
+    async fn log(&mut self, level: host::LogLevel, message: String) -> wasmtime::Result<()> {
+        self.tick()?;
+        let plugin = &*self.plugin;
+        let message = clip(&message, MAX_LOG_LINE);
+        match level {
+            host::LogLevel::Trace => tracing::trace!(target: "plugin", plugin, "{message}"),
+            host::LogLevel::Debug => tracing::debug!(target: "plugin", plugin, "{message}"),
+            host::LogLevel::Info => tracing::info!(target: "plugin", plugin, "{message}"),
+            host::LogLevel::Warn => tracing::warn!(target: "plugin", plugin, "{message}"),
+            host::LogLevel::Error => tracing::error!(target: "plugin", plugin, "{message}"),
+        }
+        Ok(())
+    }
+
+    async fn progress(
+        &mut self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> wasmtime::Result<()> {
+        self.tick()?;
+        if let Some(p) = &self.call.progress {
+            p.progress(
+                progress,
+                total,
+                message.map(|m| clip(&m, MAX_LOG_LINE).to_string()),
+            );
+        }
+        Ok(())
+    }
+
+    async fn is_cancelled(&mut self) -> wasmtime::Result<bool> {
+        self.tick()?;
+        Ok(self.call.cancel.is_cancelled())
+    }
+
+    async fn confirm(&mut self, message: String) -> wasmtime::Result<Result<bool, ApiError>> {
+        self.tick()?;
+        let Some(c) = self.call.confirmer.clone() else {
+            return Ok(Err(ApiError::PermissionDenied(
+                "no confirmation channel: the MCP client cannot confirm".into(),
+            )));
+        };
+        let message = format!("[plugin {}] {}", self.plugin, clip(&message, MAX_LOG_LINE));
+        Ok(cancellable(self.call.cancel.clone(), c.confirm(message)).await)
+    }
+
+    async fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        self.tick()?;
+        Ok(self.config.get(&key).cloned())
+    }
+
+    async fn config_keys(&mut self) -> wasmtime::Result<Vec<String>> {
+        self.tick()?;
+        Ok(self.config.keys().cloned().collect())
+    }
+}
