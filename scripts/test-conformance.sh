@@ -79,7 +79,7 @@ PY
 
 # ---------------------------------------------------------------------------------------------
 step "conformance suite against the fixture server (host transport)"
-"$CONFORMANCE_SERVER_BIN" --bind 127.0.0.1:0 --path /api/v1/mcp >"$work/fixtures.log" 2>&1 &
+"$CONFORMANCE_SERVER_BIN" --bind 127.0.0.1:0 --api-prefix /api/v1 >"$work/fixtures.log" 2>&1 &
 pids+=($!)
 FIXTURE_URL="$(wait_for_url "$work/fixtures.log" 'listening on (http://[^ ]+)' "${pids[-1]}")"
 echo "fixture server: $FIXTURE_URL"
@@ -141,7 +141,8 @@ inspector() { mcp-inspector --cli "$HOST_URL" --transport http --format json -q 
 if inspector --method tools/list >"$work/inspector-tools.json" 2>"$work/inspector.err" \
   && python3 - "$work/inspector-tools.json" <<'PY'
 import json, sys
-tools = {t["name"] for t in json.load(open(sys.argv[1]))["tools"]}
+d = json.load(open(sys.argv[1])); d = d.get("result", d)
+tools = {t["name"] for t in d["tools"]}
 need = {"ibkr_get_positions", "ibkr_place_order", "ibkr_get_historical_data", "ibkr_get_status"}
 missing = need - tools
 assert not missing, f"missing tools: {missing}"
@@ -152,7 +153,7 @@ then :; else cat "$work/inspector-tools.json" "$work/inspector.err" >&2; fail "i
 if inspector --method tools/call --tool-name ibkr_get_positions >"$work/inspector-call.json" 2>"$work/inspector.err" \
   && python3 - "$work/inspector-call.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
+r = json.load(open(sys.argv[1])); r = r.get("result", r)
 assert not r.get("isError"), r
 sc = r["structuredContent"]
 assert sc["count"] == len(sc["positions"]) > 0, sc
@@ -164,7 +165,7 @@ if inspector --method tools/call --tool-name ibkr_get_historical_data \
     --tool-args-json '{"symbol":"VTI","durationStr":"10 D"}' >"$work/inspector-hist.json" 2>"$work/inspector.err" \
   && python3 - "$work/inspector-hist.json" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
+r = json.load(open(sys.argv[1])); r = r.get("result", r)
 assert not r.get("isError"), r
 print(f"  ok   inspector tools/call ibkr_get_historical_data: {r['structuredContent']['count']} bars")
 PY

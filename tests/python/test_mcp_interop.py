@@ -2,8 +2,8 @@
 
 The real `ibkr-mcp` binary runs with `--sim` on a free loopback port; the SDK's Streamable HTTP
 client talks to it in both protocol eras the host serves: the 2025-11-25 session era
-(`mode="legacy"`: initialize handshake, Mcp-Session-Id) and 2026-07-28 (stateless, per-request
-`_meta`). Tools are called exactly as a desktop/agent client would call them.
+(`mode="legacy"`: initialize handshake, Mcp-Session-Id) and 2026-07-28 (`mode="auto"`: server/discover,
+then stateless requests with per-request `_meta`). Tools are called exactly as a desktop/agent client would call them.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import pytest
 from mcp import Client
 from mcp_hostproc import HostProcess
 
-ERAS = ["legacy", "2026-07-28"]
+# "legacy" forces the 2025-11-25 initialize handshake; "auto" probes server/discover and adopts
+# 2026-07-28 (stateless) when the server offers it, as the host does.
+ERAS = ["legacy", "auto"]
 
 PREDECESSOR_TOOLS = {
     "ibkr_connect",

@@ -1,21 +1,20 @@
 //! `conformance-server`: serves the MCP conformance suite's fixture tools, resources and prompts
-//! over Streamable HTTP so that `@modelcontextprotocol/conformance server --url ...` can exercise
-//! the transport configuration the host uses (both protocol eras, Host/Origin validation).
+//! on the host's own Streamable HTTP transport (`ibkr_mcp::http::mcp_router`: both protocol eras,
+//! Host/Origin validation, the host's defaults) so that
+//! `@modelcontextprotocol/conformance server --url ...` exercises what `ibkr-mcp` serves.
 //!
 //! Prints `listening on http://ADDR/PATH` on stdout once the socket is bound (and writes the URL
 //! to `--ready-file` if given), so scripts can start it with `--bind 127.0.0.1:0`.
 
 mod fixtures;
 
-use std::{net::SocketAddr, path::PathBuf, sync::Arc};
+use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use clap::Parser;
-use rmcp::transport::{
-    StreamableHttpServerConfig, StreamableHttpService,
-    streamable_http_server::session::local::LocalSessionManager,
-};
+use ibkr_mcp::config::ServerConfig;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "MCP conformance fixture server (ibkr-mcp transport)")]
@@ -23,22 +22,12 @@ struct Args {
     /// Address to bind; port 0 picks a free port.
     #[arg(long, default_value = "127.0.0.1:0")]
     bind: SocketAddr,
-    /// Path the MCP endpoint is mounted at.
-    #[arg(long, default_value = "/mcp")]
-    path: String,
+    /// Path prefix of the MCP endpoint, as the host's API_PREFIX: MCP is served at `{prefix}/mcp`.
+    #[arg(long, default_value = "/api/v1")]
+    api_prefix: String,
     /// Write the endpoint URL to this file once listening.
     #[arg(long)]
     ready_file: Option<PathBuf>,
-}
-
-/// The transport settings the host applies: loopback-only `Host` (DNS-rebinding protection),
-/// enforced `Origin` validation with loopback origins, legacy sessions for 2025-11-25 clients;
-/// 2026-07-28 requests are served statelessly by rmcp.
-fn transport_config() -> StreamableHttpServerConfig {
-    StreamableHttpServerConfig::default()
-        .with_allowed_hosts(["localhost", "127.0.0.1", "::1", "[::1]"])
-        .with_allowed_origins(["http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*"])
-        .enforce_origin_validation()
 }
 
 #[tokio::main]
@@ -51,28 +40,32 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = Args::parse();
 
+    // The host's default server configuration (loopback Host allow list, Origin validation with
+    // loopback origins, 2025-11-25 sessions + 2026-07-28 stateless), bound where asked.
+    let cfg = ServerConfig {
+        host: args.bind.ip().to_string(),
+        port: args.bind.port(),
+        api_prefix: args.api_prefix.clone(),
+        ..ServerConfig::default()
+    };
     // One handler shared by every session and stateless request (listen streams must see the
     // notifications that other requests trigger).
-    let handler = fixtures::Fixtures::new();
-    let service = StreamableHttpService::new(
-        move || Ok(handler.clone()),
-        Arc::new(LocalSessionManager::default()),
-        transport_config(),
-    );
-    let app = axum::Router::new().nest_service(&args.path, service);
+    let cancel = CancellationToken::new();
+    let app = ibkr_mcp::http::mcp_router(&cfg, fixtures::Fixtures::new(), cancel.clone());
 
     let listener = TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
-    let url = format!("http://{}{}", listener.local_addr()?, args.path);
+    let url = format!("http://{}{}", listener.local_addr()?, cfg.mcp_path());
     println!("listening on {url}");
     if let Some(path) = &args.ready_file {
         std::fs::write(path, &url).with_context(|| format!("writing {}", path.display()))?;
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let stop = cancel.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    ibkr_mcp::http::serve(listener, app, cancel).await?;
     Ok(())
 }
