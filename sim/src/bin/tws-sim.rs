@@ -4,7 +4,8 @@
 //! tws-sim --port 4002 [--host 127.0.0.1] [--config world.toml] [--seed N] [--speed X]
 //!         [--admin-port P] [--tick-ms MS] [--no-pacing]
 //! ```
-//! The admin HTTP API (`--admin-port`) is documented in `tws_sim::admin`.
+//! The admin HTTP API (`--admin-port`) is documented in `tws_sim::admin`. Once listening, one
+//! line goes to stdout: `tws-sim listening on <addr>[ admin http://<addr>]`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -84,6 +85,11 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let sim = Simulator::start(opts).await?;
         tracing::info!(addr = %sim.addr(), admin = ?sim.admin_addr(), "tws-sim ready");
+        // One machine-readable line on stdout for scripts that start us with `--port 0`.
+        match sim.admin_addr() {
+            Some(admin) => println!("tws-sim listening on {} admin http://{admin}", sim.addr()),
+            None => println!("tws-sim listening on {}", sim.addr()),
+        }
         shutdown_signal().await;
         tracing::info!("shutting down");
         sim.shutdown().await;
