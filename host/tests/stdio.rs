@@ -22,7 +22,7 @@ async fn stdio_sim_serves_tools() -> anyhow::Result<()> {
     )?;
     let client = ().serve(transport).await?;
     let info = client.peer_info().expect("server info");
-    assert_eq!(info.server_info.name, "ibkr-mcp");
+    assert_eq!(info.server_info.as_ref().expect("server").name, "ibkr-mcp");
     let tools = client.list_all_tools().await?;
     assert!(tools.iter().any(|t| t.name == "ibkr_get_positions"));
     // The in-process paper gateway is connected shortly after start.

@@ -10,6 +10,9 @@
 //! # Ok(()) }
 //! ```
 
+// MCP logging is deprecated by SEP-2577 (2026-07-28) but still part of 2025-11-25.
+#![allow(deprecated)]
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,14 +22,14 @@ use ibkr_mcp::broker::ConnectionState;
 use ibkr_mcp::config::Config;
 use parking_lot::Mutex;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientInfo, Implementation,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, Implementation,
     LoggingMessageNotificationParam, ProgressNotificationParam, ProtocolVersion,
 };
 use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::Value;
-use tws_sim::{SimHandle, SimOptions, Simulator};
+use tws_sim::{SimHandle, SimOptions};
 
 pub use ibkr_mcp;
 pub use tws_sim;
@@ -144,12 +147,12 @@ pub struct Received {
 #[derive(Clone)]
 pub struct Recorder {
     pub received: Arc<Mutex<Received>>,
-    info: ClientInfo,
+    info: ClientConfig,
 }
 
 impl Recorder {
     pub fn new(protocol: ProtocolVersion) -> Self {
-        let mut info = ClientInfo::new(
+        let mut info = ClientConfig::new(
             ClientCapabilities::default(),
             Implementation::new("e2e-test-client", "0.1.0"),
         );
@@ -162,7 +165,7 @@ impl Recorder {
 }
 
 impl ClientHandler for Recorder {
-    fn get_info(&self) -> ClientInfo {
+    fn get_info(&self) -> ClientConfig {
         self.info.clone()
     }
 

@@ -31,8 +31,9 @@ async fn initialize_reports_server_info_and_capabilities() -> anyhow::Result<()>
     let env = TestEnv::start().await?;
     let client = env.client().await?;
     let info = client.peer_info().expect("server info");
-    assert_eq!(info.server_info.name, "ibkr-mcp");
-    assert_eq!(info.server_info.version, ibkr_mcp::mcp::SERVER_VERSION);
+    let server = info.server_info.as_ref().expect("server info");
+    assert_eq!(server.name, "ibkr-mcp");
+    assert_eq!(server.version, ibkr_mcp::mcp::SERVER_VERSION);
     let tools = info.capabilities.tools.as_ref().expect("tools capability");
     assert_eq!(tools.list_changed, Some(true));
     assert!(info.capabilities.prompts.is_some());

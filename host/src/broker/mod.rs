@@ -284,10 +284,6 @@ impl Broker {
             }),
         }
     }
-
-    pub(crate) fn request_timeout(&self) -> Duration {
-        self.inner.cfg.request_timeout()
-    }
 }
 
 fn backoff(cfg: &TwsConfig, attempt: u32) -> Duration {
