@@ -133,8 +133,15 @@ async fn reconnects_after_gateway_drops_connection() -> anyhow::Result<()> {
 #[tokio::test]
 async fn refused_connections_are_retried_with_backoff() -> anyhow::Result<()> {
     let env = TestEnv::start().await?;
+    let mut status = env.host.broker.watch_status();
+    status.borrow_and_update();
     env.sim.admin().refuse_for(Duration::from_millis(1500));
     env.sim.admin().drop_all();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        status.wait_for(|s| s.state != ConnectionState::Connected),
+    )
+    .await??;
     let c = env.client().await?;
     let t = Instant::now();
     let text = call_err(&c, "ibkr_get_positions", json!({})).await;
@@ -142,6 +149,7 @@ async fn refused_connections_are_retried_with_backoff() -> anyhow::Result<()> {
     if let Ok(text) = text {
         assert!(text.contains("not connected"), "{text}");
     }
+    // Refused attempts are counted while the gateway refuses, then the host reconnects.
     env.wait_connected(Duration::from_secs(15)).await?;
     call(&c, "ibkr_get_positions", json!({})).await?;
     c.cancel().await?;
