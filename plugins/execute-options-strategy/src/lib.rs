@@ -107,12 +107,7 @@ fn plan(input: &Input) -> Result<Planned, Error> {
             .map(|d| (d.as_secs() / 86_400) as i64)
             .unwrap_or(0)
     };
-    let chains = market_data::option_chain(&underlying)?;
-    let chain = chains
-        .iter()
-        .find(|c| c.exchange == "SMART")
-        .or_else(|| chains.first())
-        .ok_or_else(|| Error::failed(format!("no option chain for {symbol}")))?;
+    let chain = &plugin_kit::option_chain_of(&symbol)?;
     // Expiry closest to the target DTE inside the window.
     let mut best: Option<(String, i64)> = None;
     for e in &chain.expirations {

@@ -194,6 +194,71 @@ pub fn parse_targets(v: &Value) -> Result<std::collections::BTreeMap<String, f64
     Ok(out)
 }
 
+/// Option chain parameters of a stock: the host's `option-chain`, or — when the host cannot
+/// answer it — expirations and strikes collected from the contract details of the underlying's
+/// options.
+pub fn option_chain_of(symbol: &str) -> Result<ibkr_plugin_sdk::OptionChain, Error> {
+    let underlying = Contract::stock(symbol);
+    let first_error = match market_data::option_chain(&underlying) {
+        Ok(chains) => {
+            let best = chains
+                .iter()
+                .find(|c| c.exchange == "SMART")
+                .or_else(|| chains.first())
+                .cloned();
+            match best {
+                Some(c) if !c.expirations.is_empty() && !c.strikes.is_empty() => return Ok(c),
+                _ => None,
+            }
+        }
+        Err(e) => Some(e),
+    };
+    let mut probe = Contract::stock(symbol);
+    probe.sec_type = SecType::Option;
+    let details = market_data::contract_details(&probe).map_err(|e| {
+        Error::failed(format!(
+            "no option chain for {symbol}: {:?}; contract details: {e:?}",
+            first_error
+        ))
+    })?;
+    let mut expirations: Vec<String> = Vec::new();
+    let mut strikes: Vec<f64> = Vec::new();
+    let mut multiplier = "100".to_string();
+    let mut trading_class = String::new();
+    for d in &details {
+        let c = &d.contract;
+        if let Some(e) = &c.last_trade_date
+            && !expirations.contains(e)
+        {
+            expirations.push(e.clone());
+        }
+        if let Some(k) = c.strike
+            && !strikes.iter().any(|x| (x - k).abs() < 1e-9)
+        {
+            strikes.push(k);
+        }
+        if let Some(m) = &c.multiplier {
+            multiplier = m.clone();
+        }
+        if let Some(t) = &c.trading_class {
+            trading_class = t.clone();
+        }
+    }
+    if expirations.is_empty() || strikes.is_empty() {
+        return Err(Error::failed(format!("no listed options for {symbol}")));
+    }
+    expirations.sort();
+    strikes.sort_by(f64::total_cmp);
+    Ok(ibkr_plugin_sdk::OptionChain {
+        underlying_con_id: 0,
+        exchange: "SMART".into(),
+        trading_class,
+        multiplier,
+        expirations,
+        strikes,
+    })
+}
+
 /// Outcome of asking the user to confirm an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirmation {

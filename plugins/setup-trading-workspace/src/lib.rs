@@ -86,11 +86,8 @@ fn workspace(input: Input) -> Result<Value, Error> {
     } else {
         json!({"bars": c.len()})
     };
-    let chains = market_data::option_chain(&contract).unwrap_or_default();
-    let chain = chains
-        .iter()
-        .find(|c| c.exchange == "SMART")
-        .or_else(|| chains.first());
+    let chain_result = plugin_kit::option_chain_of(&symbol);
+    let chain = chain_result.as_ref().ok();
     let chain_info = chain.map(|c| {
         json!({
             "exchange": c.exchange, "trading_class": c.trading_class, "multiplier": c.multiplier,
@@ -191,7 +188,7 @@ fn workspace(input: Input) -> Result<Value, Error> {
         .map(|p| {
             vec![
                 p.contract.symbol.clone(),
-                format!("{:?}", p.contract.sec_type),
+                sec_type_code(p.contract.sec_type).to_string(),
                 format!("{}", p.quantity),
                 money(p.avg_cost),
                 p.market_value.map(money).unwrap_or_else(|| "n/a".into()),
@@ -247,9 +244,27 @@ fn workspace(input: Input) -> Result<Value, Error> {
             "contract": d0,
             "price_stats": stats,
             "option_chain": chain_info,
+            "option_chain_error": chain_result.as_ref().err().map(|e| format!("{e:?}")),
             "subscriptions": subscriptions,
         }),
     ))
+}
+
+fn sec_type_code(s: SecType) -> &'static str {
+    match s {
+        SecType::Stock => "STK",
+        SecType::Option => "OPT",
+        SecType::Future => "FUT",
+        SecType::FutureOption => "FOP",
+        SecType::Forex => "CASH",
+        SecType::Index => "IND",
+        SecType::Combo => "BAG",
+        SecType::Cfd => "CFD",
+        SecType::Bond => "BOND",
+        SecType::Commodity => "CMDTY",
+        SecType::Fund => "FUND",
+        SecType::Warrant => "WAR",
+    }
 }
 
 impl Plugin for Workspace {
