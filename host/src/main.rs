@@ -71,7 +71,11 @@ struct Cli {
 enum Command {
     /// Print the API reference (docs/API.md) generated from the tool registry.
     Docs,
-    // Plugin subcommands (list / validate) are added by the plugin runtime here.
+    /// Inspect WebAssembly plugins without starting the server (list, validate).
+    Plugins {
+        #[command(subcommand)]
+        cmd: ibkr_mcp::plugins::cli::PluginsCommand,
+    },
 }
 
 fn init_tracing(cfg: &Config) {
@@ -117,6 +121,11 @@ async fn main() -> Result<()> {
         print!("{}", cfg.to_redacted_toml());
         return Ok(());
     }
+    if let Some(Command::Plugins { cmd }) = cli.command {
+        let (out, code) = ibkr_mcp::plugins::cli::run(cmd, &cfg.plugins).await;
+        print!("{out}");
+        std::process::exit(code);
+    }
     init_tracing(&cfg);
 
     let sim = if cli.sim {
@@ -138,6 +147,9 @@ async fn main() -> Result<()> {
 
 async fn run_stdio(cfg: &Config) -> Result<()> {
     let (broker, registry) = ibkr_mcp::app::core(cfg)?;
+    let _plugins = ibkr_mcp::plugins::start(&cfg.plugins, broker.clone(), &registry)
+        .await
+        .map_err(|e| anyhow::anyhow!("plugins: {e}"))?;
     tracing::info!("serving MCP over stdio");
     let service = McpServer::new(registry)
         .serve(rmcp::transport::stdio())
@@ -153,7 +165,11 @@ async fn run_stdio(cfg: &Config) -> Result<()> {
 }
 
 async fn run_http(cfg: &Config) -> Result<()> {
-    let host = ibkr_mcp::app::start_http(cfg).await?;
+    let (broker, registry) = ibkr_mcp::app::core(cfg)?;
+    let _plugins = ibkr_mcp::plugins::start(&cfg.plugins, broker.clone(), &registry)
+        .await
+        .map_err(|e| anyhow::anyhow!("plugins: {e}"))?;
+    let host = ibkr_mcp::app::start_http_with(cfg, broker, registry).await?;
     let cancel = host.cancel_token();
     eprintln!(
         "ibkr-mcp {} listening: MCP {}  health {}/health  ready {}/ready",

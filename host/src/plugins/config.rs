@@ -136,13 +136,17 @@ impl PartialLimits {
     }
 }
 
+/// Default plugin directory (where `scripts/build-plugins.sh` puts the bundled plugins),
+/// relative to the working directory; a missing directory simply means no plugins.
+pub const DEFAULT_DIR: &str = "target/plugins";
+
 /// The `[plugins]` section of the host configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PluginsConfig {
     /// Load plugins at all.
     pub enabled: bool,
-    /// Directory scanned for `*.wasm` plugins; none = no plugins.
+    /// Directory scanned for `*.wasm` plugins (default `target/plugins`); none = no plugins.
     pub dir: Option<PathBuf>,
     /// Directory for precompiled components; none = `<dir>/.cache`.
     pub cache_dir: Option<PathBuf>,
@@ -165,7 +169,7 @@ impl Default for PluginsConfig {
     fn default() -> Self {
         PluginsConfig {
             enabled: true,
-            dir: None,
+            dir: Some(PathBuf::from(DEFAULT_DIR)),
             cache_dir: None,
             hot_reload: true,
             poll_ms: 500,

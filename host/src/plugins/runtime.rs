@@ -683,11 +683,11 @@ fn classify(plugin: String, e: wasmtime::Error, limits: &Limits, memory_hit: boo
 fn log_stdio(plugin: &str, state: &CallState) {
     for (stream, pipe) in [("stdout", &state.stdout), ("stderr", &state.stderr)] {
         let bytes = pipe.contents();
-        if bytes.is_empty() {
-            continue;
-        }
         for line in String::from_utf8_lossy(&bytes).lines() {
             tracing::info!(target: "plugin", plugin, stream, "{line}");
+        }
+        if pipe.dropped() > 0 {
+            tracing::warn!(target: "plugin", plugin, stream, dropped = pipe.dropped(), "output beyond the capture limit was dropped");
         }
     }
 }

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::backend::{ApiResult, CallContext, Origin, PluginBackend};
@@ -11,6 +10,110 @@ use super::bindings::ibkr::plugin::{account, host, market_data, orders, types};
 use super::config::{Capability, Grant};
 use super::limits::{CallLimiter, Limits};
 use types::Error as ApiError;
+
+/// Guest stdout/stderr: keeps the first `capacity` bytes for the log and silently drops the
+/// rest (a chatty plugin must not fail because its output is full, nor grow host memory).
+#[derive(Debug, Clone)]
+pub struct CapturePipe {
+    capacity: usize,
+    buf: Arc<parking_lot::Mutex<Vec<u8>>>,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CapturePipe {
+    /// A pipe keeping at most `capacity` bytes.
+    pub fn new(capacity: usize) -> Self {
+        CapturePipe {
+            capacity,
+            buf: Arc::default(),
+            dropped: Arc::default(),
+        }
+    }
+
+    /// Captured bytes.
+    pub fn contents(&self) -> Vec<u8> {
+        self.buf.lock().clone()
+    }
+
+    /// Bytes dropped beyond the capacity.
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl tokio::io::AsyncWrite for CapturePipe {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        self.keep(data);
+        std::task::Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+}
+
+impl wasmtime_wasi::cli::IsTerminal for CapturePipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl wasmtime_wasi::cli::StdoutStream for CapturePipe {
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+
+    // Synchronous stream: no worker task and no flush round trip per write.
+    fn p2_stream(&self) -> Box<dyn wasmtime_wasi::p2::OutputStream> {
+        Box::new(self.clone())
+    }
+}
+
+impl CapturePipe {
+    fn keep(&self, data: &[u8]) {
+        let mut buf = self.buf.lock();
+        let keep = data.len().min(self.capacity.saturating_sub(buf.len()));
+        buf.extend_from_slice(&data[..keep]);
+        if keep < data.len() {
+            self.dropped
+                .fetch_add(data.len() - keep, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+impl wasmtime_wasi::p2::OutputStream for CapturePipe {
+    fn write(&mut self, bytes: bytes::Bytes) -> wasmtime_wasi::p2::StreamResult<()> {
+        self.keep(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> wasmtime_wasi::p2::StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> wasmtime_wasi::p2::StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for CapturePipe {
+    async fn ready(&mut self) {}
+}
 
 /// Raised (as a trap) when a plugin exceeds its host-call budget.
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +132,8 @@ pub struct CallState {
     max_host_calls: u32,
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) stdout: MemoryOutputPipe,
-    pub(crate) stderr: MemoryOutputPipe,
+    pub(crate) stdout: CapturePipe,
+    pub(crate) stderr: CapturePipe,
 }
 
 impl CallState {
@@ -44,8 +147,8 @@ impl CallState {
         call: CallContext,
         config: Arc<BTreeMap<String, String>>,
     ) -> Self {
-        let stdout = MemoryOutputPipe::new(limits.stdio_bytes());
-        let stderr = MemoryOutputPipe::new(limits.stdio_bytes());
+        let stdout = CapturePipe::new(limits.stdio_bytes());
+        let stderr = CapturePipe::new(limits.stdio_bytes());
         let mut b = WasiCtxBuilder::new();
         b.stdout(stdout.clone())
             .stderr(stderr.clone())

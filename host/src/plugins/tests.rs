@@ -240,7 +240,7 @@ async fn hostile_plugin_fails_specifically_and_the_host_keeps_serving() {
     );
 
     let chatty = p.run_workflow("chatty", json!({}), ctx()).await.unwrap();
-    assert_eq!(chatty["printed"], 100_000);
+    assert_eq!(chatty["printed"], 5_000);
 
     let prompt = p
         .render_prompt("huge_prompt", Default::default(), ctx())

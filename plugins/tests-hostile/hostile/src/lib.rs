@@ -57,10 +57,10 @@ impl Plugin for Hostile {
                 }
             }
             "chatty" => {
-                for i in 0..100_000 {
+                for i in 0..5_000 {
                     println!("chatty line {i}");
                 }
-                Ok(json!({"printed": 100_000}))
+                Ok(json!({"printed": 5_000}))
             }
             "ok" => Ok(json!({"ok": true, "echo": input})),
             "quote" => {
