@@ -354,10 +354,11 @@ async fn streaming_market_data_sends_progress_and_logs() -> anyhow::Result<()> {
     assert_eq!(s["symbol"], "SPY");
     assert!(s["updates_count"].as_u64().unwrap() > 0, "{s}");
     assert!(s["latest"].is_object());
-    let rec = c.service().received.lock();
-    assert!(rec.progress.len() >= 2, "progress: {:?}", rec.progress);
-    assert!(!rec.logs.is_empty(), "no log notifications");
-    drop(rec);
+    {
+        let rec = c.service().received.lock();
+        assert!(rec.progress.len() >= 2, "progress: {:?}", rec.progress);
+        assert!(!rec.logs.is_empty(), "no log notifications");
+    }
     c.cancel().await?;
     env.shutdown().await;
     Ok(())

@@ -90,20 +90,20 @@ impl AuditLog {
             std::fs::create_dir_all(dir)?;
         }
         let (mut seq, mut last_hash) = (0u64, GENESIS.to_string());
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            if let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty()) {
-                let rec: AuditRecord = serde_json::from_str(last).map_err(|e| {
-                    std::io::Error::new(
-                        std::io::ErrorKind::InvalidData,
-                        format!(
-                            "audit log {} has an unreadable last line: {e}",
-                            path.display()
-                        ),
-                    )
-                })?;
-                seq = rec.seq;
-                last_hash = rec.hash;
-            }
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && let Some(last) = text.lines().rev().find(|l| !l.trim().is_empty())
+        {
+            let rec: AuditRecord = serde_json::from_str(last).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "audit log {} has an unreadable last line: {e}",
+                        path.display()
+                    ),
+                )
+            })?;
+            seq = rec.seq;
+            last_hash = rec.hash;
         }
         let file = std::fs::OpenOptions::new()
             .create(true)

@@ -39,20 +39,24 @@ pub(crate) fn to_contract(spec: &ContractSpec) -> BrokerResult<Contract> {
             ));
         }
     };
-    let mut c = Contract::default();
-    c.contract_id = spec.con_id;
-    c.symbol = Symbol(upper(symbol));
-    c.security_type = sec_type
-        .parse::<SecurityType>()
-        .unwrap_or(SecurityType::Other(sec_type));
-    c.exchange = Exchange(upper(&spec.exchange));
-    c.currency = Currency(upper(&spec.currency));
-    c.primary_exchange = Exchange(upper(&spec.primary_exchange));
-    c.last_trade_date_or_contract_month = spec.last_trade_date_or_contract_month.trim().to_string();
-    c.strike = spec.strike;
-    c.right = right;
-    c.multiplier = spec.multiplier.trim().to_string();
-    Ok(c)
+    Ok(Contract {
+        contract_id: spec.con_id,
+        symbol: Symbol(upper(symbol)),
+        security_type: sec_type
+            .parse::<SecurityType>()
+            .unwrap_or(SecurityType::Other(sec_type)),
+        exchange: Exchange(upper(&spec.exchange)),
+        currency: Currency(upper(&spec.currency)),
+        primary_exchange: Exchange(upper(&spec.primary_exchange)),
+        last_trade_date_or_contract_month: spec
+            .last_trade_date_or_contract_month
+            .trim()
+            .to_string(),
+        strike: spec.strike,
+        right,
+        multiplier: spec.multiplier.trim().to_string(),
+        ..Contract::default()
+    })
 }
 
 pub(crate) fn contract_ref(c: &Contract) -> ContractRef {

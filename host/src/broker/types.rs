@@ -211,6 +211,7 @@ pub struct PortfolioItem {
 }
 
 /// One event of the account updates stream.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum AccountUpdate {
