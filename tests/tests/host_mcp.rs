@@ -445,3 +445,61 @@ async fn second_client_is_independent() -> anyhow::Result<()> {
     env.shutdown().await;
     Ok(())
 }
+
+struct EchoProvider;
+
+impl ibkr_mcp::mcp::ToolProvider for EchoProvider {
+    fn tools(&self) -> Vec<rmcp::model::Tool> {
+        let schema = json!({"type": "object", "properties": {"text": {"type": "string", "description": "echoed"}}});
+        vec![rmcp::model::Tool::new(
+            "test_echo",
+            "Echo the arguments",
+            std::sync::Arc::new(schema.as_object().unwrap().clone()),
+        )]
+    }
+
+    fn call(
+        &self,
+        _name: &str,
+        arguments: rmcp::model::JsonObject,
+        _ctx: ibkr_mcp::mcp::ToolContext,
+    ) -> futures::future::BoxFuture<'static, rmcp::model::CallToolResult> {
+        Box::pin(async move { rmcp::model::CallToolResult::structured(Value::Object(arguments)) })
+    }
+}
+
+#[tokio::test]
+async fn dynamic_tool_provider_sends_list_changed() -> anyhow::Result<()> {
+    let env = TestEnv::start().await?;
+    let c = env.client().await?;
+    let n0 = c.list_all_tools().await?.len();
+    env.host
+        .registry
+        .add_tool_provider("echo", std::sync::Arc::new(EchoProvider));
+    let t = Instant::now();
+    while c.service().received.lock().tool_list_changed == 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "no tools/list_changed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let tools = c.list_all_tools().await?;
+    assert_eq!(tools.len(), n0 + 1);
+    let r = call(&c, "test_echo", json!({"text": "hi"})).await?;
+    assert_eq!(r["text"], "hi");
+    assert!(env.host.registry.remove_tool_provider("echo"));
+    let t = Instant::now();
+    while c.service().received.lock().tool_list_changed < 2 {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "no second tools/list_changed"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(c.list_all_tools().await?.len(), n0);
+    assert!(call_raw(&c, "test_echo", json!({})).await.is_err());
+    c.cancel().await?;
+    env.shutdown().await;
+    Ok(())
+}
