@@ -6,7 +6,8 @@
 //! 3. a `.env` file in the working directory (loaded into the process environment, never
 //!    overriding variables that are already set);
 //! 4. the predecessor's environment variables `TWS_HOST`, `TWS_PORT`, `TWS_CLIENT_ID`,
-//!    `SERVER_HOST`, `SERVER_PORT`, `API_PREFIX`, `LOG_LEVEL` (plus `MCP_BEARER_TOKENS`);
+//!    `SERVER_HOST`, `SERVER_PORT`, `API_PREFIX`, `LOG_LEVEL`, plus comma-separated
+//!    `MCP_BEARER_TOKENS`, `CORS_ORIGINS`, `ALLOWED_HOSTS`, `ALLOWED_ORIGINS`;
 //! 5. command-line flags.
 //!
 //! [`Config::validate`] rejects invalid values with an error naming the setting.
@@ -291,6 +292,22 @@ impl Config {
         if let Some(v) = env("LOG_LEVEL") {
             self.log.level = v;
         }
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        if let Some(v) = env("CORS_ORIGINS") {
+            self.server.cors_origins = list(v);
+        }
+        if let Some(v) = env("ALLOWED_HOSTS") {
+            self.server.allowed_hosts = list(v);
+        }
+        if let Some(v) = env("ALLOWED_ORIGINS") {
+            self.server.allowed_origins = list(v);
+        }
         if let Some(v) = env("MCP_BEARER_TOKENS") {
             self.server.bearer_tokens.extend(
                 v.split(',')
@@ -466,6 +483,17 @@ mod tests {
         assert_eq!(c.tws.port, 4002);
         assert_eq!(c.server.port, 9100);
         assert_eq!(c.server.mcp_path(), "/x/mcp");
+    }
+
+    #[test]
+    fn list_env_vars() {
+        let env = env_of(&[
+            ("ALLOWED_HOSTS", "mcp.example.com, localhost"),
+            ("CORS_ORIGINS", "https://a.example"),
+        ]);
+        let c = Config::load(None, env, &Overrides::default()).unwrap();
+        assert_eq!(c.server.allowed_hosts, vec!["mcp.example.com", "localhost"]);
+        assert_eq!(c.server.cors_origins, vec!["https://a.example"]);
     }
 
     #[test]
