@@ -18,16 +18,27 @@ async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
     let c = w.client().await?;
 
     // Read-only plugins got read-only grants: no `orders` capability.
-    for name in ["assess_portfolio_risk", "analyze_market_conditions", "setup_trading_workspace"] {
+    for name in [
+        "assess_portfolio_risk",
+        "analyze_market_conditions",
+        "setup_trading_workspace",
+    ] {
         let p = w.plugins.host.plugin(name).unwrap();
         assert!(
-            !p.settings.grant.contains(&e2e::ibkr_mcp::plugins::Capability::Orders),
+            !p.settings
+                .grant
+                .contains(&e2e::ibkr_mcp::plugins::Capability::Orders),
             "{name} must not hold orders"
         );
     }
 
     // analyze_market_conditions: indicators from daily bars.
-    let a = workflow(&c, "analyze_market_conditions__analyze", json!({"symbols": ["AAPL", "QQQ"], "benchmark": "SPY"})).await?;
+    let a = workflow(
+        &c,
+        "analyze_market_conditions__analyze",
+        json!({"symbols": ["AAPL", "QQQ"], "benchmark": "SPY"}),
+    )
+    .await?;
     let rows = a["data"]["symbols"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for r in rows {
@@ -45,12 +56,22 @@ async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
         let h = num(&r["macd"]["histogram"]);
         assert!((h - (num(&r["macd"]["line"]) - num(&r["macd"]["signal"]))).abs() < 1e-9);
         let rs = &r["relative_strength"]["60d"];
-        assert!((num(&rs["relative"]) - ((1.0 + num(&rs["asset_return"])) / (1.0 + num(&rs["benchmark_return"])) - 1.0)).abs() < 1e-9);
+        assert!(
+            (num(&rs["relative"])
+                - ((1.0 + num(&rs["asset_return"])) / (1.0 + num(&rs["benchmark_return"])) - 1.0))
+                .abs()
+                < 1e-9
+        );
         assert!(r["regime"]["trend"].is_string());
     }
 
     // assess_portfolio_risk: the default account's five ETFs/stocks.
-    let r = workflow(&c, "assess_portfolio_risk__assess", json!({"benchmark": "SPY", "days": 365})).await?;
+    let r = workflow(
+        &c,
+        "assess_portfolio_risk__assess",
+        json!({"benchmark": "SPY", "days": 365}),
+    )
+    .await?;
     let d = &r["data"];
     assert_eq!(d["positions"].as_array().unwrap().len(), 5, "{d}");
     let vol = num(&d["volatility"]);
@@ -63,9 +84,16 @@ async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
     assert!(num(&v95["var_pct"]) > 0.0);
     assert!(num(&v95["cvar_pct"]) >= num(&v95["var_pct"]));
     assert!(num(&v99["var_pct"]) >= num(&v95["var_pct"]));
-    assert!((num(&v95["var_amount"]) - num(&v95["var_pct"]) * num(&d["net_liquidation"])).abs() < 1e-6);
+    assert!(
+        (num(&v95["var_amount"]) - num(&v95["var_pct"]) * num(&d["net_liquidation"])).abs() < 1e-6
+    );
     let conc = &d["concentration"];
-    let wsum: f64 = conc["weights"].as_array().unwrap().iter().map(|w| num(&w[1])).sum();
+    let wsum: f64 = conc["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| num(&w[1]))
+        .sum();
     assert!((wsum - 1.0).abs() < 1e-9);
     let hhi = num(&conc["hhi"]);
     assert!(hhi > 0.2 && hhi < 1.0, "{conc}");
@@ -73,21 +101,50 @@ async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
     assert!(dd > 0.0 && dd < 1.0);
     let stress = d["stress"].as_array().unwrap();
     assert_eq!(stress.len(), 4);
-    assert!(num(&stress[0]["pnl"]) < 0.0, "equity -20% loses money: {}", stress[0]);
-    let rates = stress.iter().find(|s| s["scenario"] == "rates_up_100bp").unwrap();
-    let tlt = rates["positions"].as_array().unwrap().iter().find(|p| p[0] == "TLT").unwrap();
+    assert!(
+        num(&stress[0]["pnl"]) < 0.0,
+        "equity -20% loses money: {}",
+        stress[0]
+    );
+    let rates = stress
+        .iter()
+        .find(|s| s["scenario"] == "rates_up_100bp")
+        .unwrap();
+    let tlt = rates["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p[0] == "TLT")
+        .unwrap();
     assert!(num(&tlt[1]) < 0.0, "long bonds lose when rates rise");
 
     // setup_trading_workspace: account, positions, quotes, chain, subscriptions.
-    let s = workflow(&c, "setup_trading_workspace__setup", json!({"symbol": "AAPL"})).await?;
+    let s = workflow(
+        &c,
+        "setup_trading_workspace__setup",
+        json!({"symbol": "AAPL"}),
+    )
+    .await?;
     let d = &s["data"];
     assert_eq!(d["account"], "DU1234567");
     assert!(num(&d["summary"]["net_liquidation"]) > 0.0);
     assert!(d["positions"].as_array().unwrap().len() >= 5);
-    assert!(d["quotes"].as_array().unwrap().len() >= 6, "symbol + holdings + watchlist");
-    assert!(d["option_chain"]["expirations"].as_u64().unwrap_or(0) > 0, "{}", d["option_chain_error"]);
+    assert!(
+        d["quotes"].as_array().unwrap().len() >= 6,
+        "symbol + holdings + watchlist"
+    );
+    assert!(
+        d["option_chain"]["expirations"].as_u64().unwrap_or(0) > 0,
+        "{}",
+        d["option_chain_error"]
+    );
     assert!(d["subscriptions"].as_array().unwrap().len() >= 5);
-    assert!(s["report"].as_str().unwrap().contains("Suggested subscriptions"));
+    assert!(
+        s["report"]
+            .as_str()
+            .unwrap()
+            .contains("Suggested subscriptions")
+    );
 
     c.cancel().await?;
     w.shutdown().await;
@@ -100,15 +157,42 @@ async fn the_six_guided_prompts_render_with_live_data() -> anyhow::Result<()> {
     let c = w.client().await?;
     let prompts = c.list_all_prompts().await?;
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("rebalance_portfolio__rebalance_portfolio", json!({"targets": "VTI:40,TLT:20,SPY:15,BND:20,AAPL:5"}), "rebalance_portfolio__plan"),
-        ("execute_bracket_order__execute_bracket_order", json!({"symbol": "AAPL"}), "execute_bracket_order__place"),
-        ("assess_portfolio_risk__assess_portfolio_risk", json!({}), "assess_portfolio_risk__assess"),
-        ("execute_options_strategy__execute_options_strategy", json!({"symbol": "SPY", "strategy": "collar"}), "execute_options_strategy__plan"),
-        ("analyze_market_conditions__analyze_market_conditions", json!({"symbols": "AAPL,QQQ"}), "analyze_market_conditions__analyze"),
-        ("setup_trading_workspace__setup_trading_workspace", json!({"symbol": "AAPL"}), "setup_trading_workspace__setup"),
+        (
+            "rebalance_portfolio__rebalance_portfolio",
+            json!({"targets": "VTI:40,TLT:20,SPY:15,BND:20,AAPL:5"}),
+            "rebalance_portfolio__plan",
+        ),
+        (
+            "execute_bracket_order__execute_bracket_order",
+            json!({"symbol": "AAPL"}),
+            "execute_bracket_order__place",
+        ),
+        (
+            "assess_portfolio_risk__assess_portfolio_risk",
+            json!({}),
+            "assess_portfolio_risk__assess",
+        ),
+        (
+            "execute_options_strategy__execute_options_strategy",
+            json!({"symbol": "SPY", "strategy": "collar"}),
+            "execute_options_strategy__plan",
+        ),
+        (
+            "analyze_market_conditions__analyze_market_conditions",
+            json!({"symbols": "AAPL,QQQ"}),
+            "analyze_market_conditions__analyze",
+        ),
+        (
+            "setup_trading_workspace__setup_trading_workspace",
+            json!({"symbol": "AAPL"}),
+            "setup_trading_workspace__setup",
+        ),
     ];
     for (name, args, tool) in cases {
-        let p = prompts.iter().find(|p| p.name == name).unwrap_or_else(|| panic!("{name} not listed"));
+        let p = prompts
+            .iter()
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("{name} not listed"));
         assert!(p.description.as_deref().unwrap_or("").len() > 20);
         let mut params = GetPromptRequestParams::new(name.to_string());
         params.arguments = args.as_object().cloned();
@@ -119,8 +203,14 @@ async fn the_six_guided_prompts_render_with_live_data() -> anyhow::Result<()> {
             .filter_map(|m| m.content.as_text().map(|t| t.text.clone()))
             .collect();
         assert!(text.contains(tool), "{name} references {tool}:\n{text}");
-        assert!(text.contains("Live") || text.contains("live"), "{name}:\n{text}");
-        assert!(!text.contains("Not available right now"), "{name} rendered without live data:\n{text}");
+        assert!(
+            text.contains("Live") || text.contains("live"),
+            "{name}:\n{text}"
+        );
+        assert!(
+            !text.contains("Not available right now"),
+            "{name} rendered without live data:\n{text}"
+        );
     }
     c.cancel().await?;
     w.shutdown().await;
@@ -136,9 +226,20 @@ async fn python_plugin_snapshot() -> anyhow::Result<()> {
     .await?;
     let c = w.client().await?;
     let tools = c.list_all_tools().await?;
-    let t = tools.iter().find(|t| t.name == "py_market_snapshot__snapshot").expect("listed");
-    assert_eq!(t.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
-    let s = workflow(&c, "py_market_snapshot__snapshot", json!({"symbols": ["SPY", "TLT"], "days": 30})).await?;
+    let t = tools
+        .iter()
+        .find(|t| t.name == "py_market_snapshot__snapshot")
+        .expect("listed");
+    assert_eq!(
+        t.annotations.as_ref().and_then(|a| a.read_only_hint),
+        Some(true)
+    );
+    let s = workflow(
+        &c,
+        "py_market_snapshot__snapshot",
+        json!({"symbols": ["SPY", "TLT"], "days": 30}),
+    )
+    .await?;
     let rows = s["data"]["symbols"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for r in rows {

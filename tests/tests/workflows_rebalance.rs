@@ -29,33 +29,67 @@ async fn rebalance_moves_the_simulated_portfolio_to_its_targets() -> anyhow::Res
     let tools = c.list_all_tools().await?;
     let find = |n: &str| tools.iter().find(|t| t.name == n).cloned();
     for t in ["drift_report", "plan", "rebalance", "verify"] {
-        assert!(find(&format!("rebalance_portfolio__{t}")).is_some(), "missing {t}");
+        assert!(
+            find(&format!("rebalance_portfolio__{t}")).is_some(),
+            "missing {t}"
+        );
     }
     let exec = find("rebalance_portfolio__rebalance").unwrap();
-    assert_eq!(exec.annotations.as_ref().and_then(|a| a.destructive_hint), Some(true));
+    assert_eq!(
+        exec.annotations.as_ref().and_then(|a| a.destructive_hint),
+        Some(true)
+    );
     let plan_tool = find("rebalance_portfolio__plan").unwrap();
-    assert_eq!(plan_tool.annotations.as_ref().and_then(|a| a.read_only_hint), Some(true));
+    assert_eq!(
+        plan_tool
+            .annotations
+            .as_ref()
+            .and_then(|a| a.read_only_hint),
+        Some(true)
+    );
 
     // 1. Drift against the targets, from live positions.
-    let d = workflow(&c, "rebalance_portfolio__drift_report", json!({"targets": targets(), "cash_buffer_pct": 0.01})).await?;
+    let d = workflow(
+        &c,
+        "rebalance_portfolio__drift_report",
+        json!({"targets": targets(), "cash_buffer_pct": 0.01}),
+    )
+    .await?;
     let data = &d["data"];
     assert_eq!(data["account"], "DU1234567", "{data}");
-    assert!(data["net_liquidation"].as_f64().unwrap() > 500_000.0, "{data}");
+    assert!(
+        data["net_liquidation"].as_f64().unwrap() > 500_000.0,
+        "{data}"
+    );
     assert!(data["max_drift"].as_f64().unwrap() > 0.02, "{data}");
     assert_eq!(data["rebalance_needed"], true);
 
     // 2. The plan: sells strictly before buys, whole shares, commissions, non-negative cash.
-    let p = workflow(&c, "rebalance_portfolio__plan", json!({"targets": targets(), "cash_buffer_pct": 0.01})).await?;
+    let p = workflow(
+        &c,
+        "rebalance_portfolio__plan",
+        json!({"targets": targets(), "cash_buffer_pct": 0.01}),
+    )
+    .await?;
     let plan = &p["data"]["plan"];
     let trades = plan_trades(plan);
     assert!(trades.len() >= 3, "{plan}");
-    let first_buy = trades.iter().position(|t| t["side"] == "BUY").expect("a buy");
+    let first_buy = trades
+        .iter()
+        .position(|t| t["side"] == "BUY")
+        .expect("a buy");
     assert!(trades[..first_buy].iter().all(|t| t["side"] == "SELL"));
-    assert!(trades[first_buy..].iter().all(|t| t["side"] == "BUY"), "sells before buys: {plan}");
+    assert!(
+        trades[first_buy..].iter().all(|t| t["side"] == "BUY"),
+        "sells before buys: {plan}"
+    );
     for t in &trades {
         let q = t["quantity"].as_f64().unwrap();
         assert!(q > 0.0 && q.fract() == 0.0, "whole shares: {t}");
-        assert!(t["commission"].as_f64().unwrap() > 0.0, "estimated commission: {t}");
+        assert!(
+            t["commission"].as_f64().unwrap() > 0.0,
+            "estimated commission: {t}"
+        );
     }
     assert!(plan["residual_cash"].as_f64().unwrap() >= 0.0, "{plan}");
 
@@ -67,21 +101,35 @@ async fn rebalance_moves_the_simulated_portfolio_to_its_targets() -> anyhow::Res
         }
         m
     };
-    let dry = workflow(&c, "rebalance_portfolio__rebalance", json!({"targets": targets(), "cash_buffer_pct": 0.01})).await?;
+    let dry = workflow(
+        &c,
+        "rebalance_portfolio__rebalance",
+        json!({"targets": targets(), "cash_buffer_pct": 0.01}),
+    )
+    .await?;
     assert_eq!(dry["data"]["status"], "dry_run");
     for (s, q) in &before {
         assert_eq!(position(&c, s).await?, *q, "{s} changed by a dry run");
     }
 
     // 4. Execute: orders go through the host's order path; the plugin verifies the result.
-    let r = workflow(&c, "rebalance_portfolio__rebalance", json!({"targets": targets(), "cash_buffer_pct": 0.01, "execute": true})).await?;
+    let r = workflow(
+        &c,
+        "rebalance_portfolio__rebalance",
+        json!({"targets": targets(), "cash_buffer_pct": 0.01, "execute": true}),
+    )
+    .await?;
     let data = &r["data"];
     assert_eq!(data["status"], "rebalanced", "{}", r["report"]);
     assert_eq!(data["fills_complete"], true, "{}", r["report"]);
     let orders = data["orders"].as_array().unwrap();
     assert_eq!(orders.len(), trades.len(), "{data}");
     assert!(orders.iter().all(|o| o.get("error").is_none()), "{data}");
-    assert_eq!(data["verification"]["all_within_one_lot"], true, "{}", r["report"]);
+    assert_eq!(
+        data["verification"]["all_within_one_lot"], true,
+        "{}",
+        r["report"]
+    );
 
     // 5. Independent check with the host's own tools: every position within one share of the
     // quantity its target weight implies at current prices.
@@ -119,11 +167,22 @@ async fn rebalance_moves_the_simulated_portfolio_to_its_targets() -> anyhow::Res
     assert!(cash >= 0.0, "no margin used: cash {cash}");
 
     // 6. The plugin's own verification agrees, and the audit log attributes the orders.
-    let v = workflow(&c, "rebalance_portfolio__verify", json!({"targets": targets(), "cash_buffer_pct": 0.01})).await?;
-    assert_eq!(v["data"]["verification"]["all_within_one_lot"], true, "{}", v["report"]);
+    let v = workflow(
+        &c,
+        "rebalance_portfolio__verify",
+        json!({"targets": targets(), "cash_buffer_pct": 0.01}),
+    )
+    .await?;
+    assert_eq!(
+        v["data"]["verification"]["all_within_one_lot"], true,
+        "{}",
+        v["report"]
+    );
     let audit = w.env.host.broker.audit().recent();
     assert!(
-        audit.iter().any(|r| format!("{r:?}").contains("rebalance_portfolio")),
+        audit
+            .iter()
+            .any(|r| format!("{r:?}").contains("rebalance_portfolio")),
         "plugin orders are audited"
     );
 
@@ -142,12 +201,22 @@ async fn rebalance_refuses_to_trade_without_confirmation() -> anyhow::Result<()>
     .await?;
     let c = w.client().await?;
     let vti = position(&c, "VTI").await?;
-    let err = e2e::call_err(&c, "rebalance_portfolio__rebalance", json!({"targets": targets(), "execute": true})).await?;
+    let err = e2e::call_err(
+        &c,
+        "rebalance_portfolio__rebalance",
+        json!({"targets": targets(), "execute": true}),
+    )
+    .await?;
     assert!(err.to_lowercase().contains("confirm"), "{err}");
     assert_eq!(position(&c, "VTI").await?, vti);
 
     // Invalid targets are refused with a message naming the problem.
-    let err = e2e::call_err(&c, "rebalance_portfolio__plan", json!({"targets": {"VTI": 0.5, "TLT": 0.3}})).await?;
+    let err = e2e::call_err(
+        &c,
+        "rebalance_portfolio__plan",
+        json!({"targets": {"VTI": 0.5, "TLT": 0.3}}),
+    )
+    .await?;
     assert!(err.contains("sum to 0.8"), "{err}");
     c.cancel().await?;
     w.shutdown().await;

@@ -391,10 +391,20 @@ fn place(p: &Planned, input: &Input) -> Result<Value, Error> {
             } else {
                 Action::Sell
             };
+            let contract = contract_of(*right, *strike);
+            // US equity options trade in $0.05 at or above $3 and $0.01 below (the market
+            // rule); contract details only report the finest tick, so take the coarser one.
+            let rule_tick = if l.price >= 3.0 { 0.05 } else { 0.01 };
+            let tick = market_data::contract_details(&contract)
+                .ok()
+                .and_then(|d| d.first().map(|d| d.min_tick))
+                .filter(|t| *t > 0.0)
+                .map_or(rule_tick, |t| t.max(rule_tick));
+            let limit = quant::round_to_tick(l.price, tick).max(tick);
             let st = orders::place(
-                &contract_of(*right, *strike),
+                &contract,
                 &with_account(
-                    Order::limit(action, l.quantity.abs(), round_cents(l.price).max(0.01))
+                    Order::limit(action, l.quantity.abs(), limit)
                         .with_ref("execute_options_strategy"),
                 ),
             )?;

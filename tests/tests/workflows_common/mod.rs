@@ -53,8 +53,10 @@ fn cache_dir() -> PathBuf {
 pub fn python_wasm() -> Result<PathBuf> {
     let root = testing::repo_root();
     for p in [
-        root.join("target/plugins").join(format!("{PY_PLUGIN}.wasm")),
-        root.join("plugins/target/py").join(format!("{PY_PLUGIN}.wasm")),
+        root.join("target/plugins")
+            .join(format!("{PY_PLUGIN}.wasm")),
+        root.join("plugins/target/py")
+            .join(format!("{PY_PLUGIN}.wasm")),
     ] {
         if p.exists() {
             return Ok(p);
@@ -64,7 +66,9 @@ pub fn python_wasm() -> Result<PathBuf> {
         .status()
         .context("run plugins/py-market-snapshot/build.sh")?;
     anyhow::ensure!(status.success(), "building the Python plugin failed");
-    Ok(root.join("plugins/target/py").join(format!("{PY_PLUGIN}.wasm")))
+    Ok(root
+        .join("plugins/target/py")
+        .join(format!("{PY_PLUGIN}.wasm")))
 }
 
 fn install(dir: &Path, setup: &Setup) -> Result<()> {
@@ -89,13 +93,17 @@ pub async fn start_with(setup: Setup, tweak: impl FnOnce(&mut Config)) -> Result
     let dir = tempfile::tempdir()?;
     install(dir.path(), &setup)?;
     let mut config = e2e::test_config();
-    let sim = e2e::ibkr_mcp::app::start_sim(&mut config, e2e::tws_sim::SimOptions::default())
-        .await?;
+    let sim =
+        e2e::ibkr_mcp::app::start_sim(&mut config, e2e::tws_sim::SimOptions::default()).await?;
     config.plugins.dir = Some(dir.path().to_path_buf());
     config.plugins.cache_dir = Some(cache_dir());
     config.plugins.hot_reload = false;
     if !setup.require_confirmation {
-        for name in ["rebalance_portfolio", "execute_bracket_order", "execute_options_strategy"] {
+        for name in [
+            "rebalance_portfolio",
+            "execute_bracket_order",
+            "execute_options_strategy",
+        ] {
             let mut s = PluginSettings::default();
             s.config
                 .insert("require_confirmation".into(), "false".into());
@@ -103,8 +111,10 @@ pub async fn start_with(setup: Setup, tweak: impl FnOnce(&mut Config)) -> Result
         }
     }
     if setup.python {
-        let mut s = PluginSettings::default();
-        s.grant = Some(vec![Capability::MarketData]);
+        let s = PluginSettings {
+            grant: Some(vec![Capability::MarketData]),
+            ..PluginSettings::default()
+        };
         config.plugins.plugin.insert(PY_PLUGIN.into(), s);
     }
     tweak(&mut config);
@@ -115,12 +125,23 @@ pub async fn start_with(setup: Setup, tweak: impl FnOnce(&mut Config)) -> Result
     let host = e2e::ibkr_mcp::app::start_http_with(&config, broker, registry).await?;
     let env = TestEnv { sim, host, config };
     env.wait_connected(Duration::from_secs(10)).await?;
-    let loaded: Vec<String> = plugins.host.plugins().iter().map(|p| p.name.to_string()).collect();
+    let loaded: Vec<String> = plugins
+        .host
+        .plugins()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
     for (_, name) in RUST_PLUGINS {
-        anyhow::ensure!(loaded.iter().any(|l| l == name), "{name} not loaded; loaded {loaded:?}");
+        anyhow::ensure!(
+            loaded.iter().any(|l| l == name),
+            "{name} not loaded; loaded {loaded:?}"
+        );
     }
     if setup.python {
-        anyhow::ensure!(loaded.iter().any(|l| l == PY_PLUGIN), "{PY_PLUGIN} not loaded");
+        anyhow::ensure!(
+            loaded.iter().any(|l| l == PY_PLUGIN),
+            "{PY_PLUGIN} not loaded"
+        );
     }
     Ok(WorkflowEnv {
         env,
@@ -148,7 +169,10 @@ impl WorkflowEnv {
 pub async fn workflow(client: &Client, tool: &str, args: Value) -> Result<Value> {
     let out = e2e::call(client, tool, args).await?;
     let report = out["report"].as_str().unwrap_or_default();
-    anyhow::ensure!(report.starts_with('#'), "{tool}: no markdown report in {out}");
+    anyhow::ensure!(
+        report.starts_with('#'),
+        "{tool}: no markdown report in {out}"
+    );
     Ok(out)
 }
 
