@@ -188,7 +188,7 @@ pub fn bundled_grant(name: &str) -> Option<Grant> {
         "rebalance_portfolio" | "execute_options_strategy" => &[MarketData, Account, Orders],
         "execute_bracket_order" => &[MarketData, Account, Orders],
         "assess_portfolio_risk" | "setup_trading_workspace" => &[MarketData, Account],
-        "analyze_market_conditions" => &[MarketData],
+        "analyze_market_conditions" | "py_market_snapshot" => &[MarketData],
         _ => return None,
     };
     Some(caps.iter().copied().collect())
