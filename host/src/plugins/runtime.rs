@@ -478,7 +478,9 @@ impl Runtime {
             .precompile_component(bytes)
             .map_err(compile_err)?;
         if let Err(e) = std::fs::create_dir_all(dir).and_then(|_| {
-            let tmp = dir.join(format!(".{digest}.{}.tmp", std::process::id()));
+            static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let tmp = dir.join(format!(".{digest}.{}.{seq}.tmp", std::process::id()));
             std::fs::write(&tmp, &serialized)?;
             std::fs::rename(&tmp, &path)
         }) {

@@ -63,6 +63,8 @@ impl Plugin for Hostile {
                 Ok(json!({"printed": 5_000}))
             }
             "ok" => Ok(json!({"ok": true, "echo": input})),
+            // One host call and return (used by the overhead benchmark).
+            "ping" => Ok(json!({"greeting": host::config("greeting")})),
             "quote" => {
                 let q = market_data::quote(&Contract::stock("AAPL"))?;
                 Ok(json!({"last": q.last}))
