@@ -20,6 +20,7 @@ const ALL_TOOLS: &[&str] = &[
     "ibkr_get_pnl",
     "ibkr_get_pnl_single",
     "ibkr_place_order",
+    "ibkr_place_bracket_order",
     "ibkr_cancel_order",
     "ibkr_get_open_orders",
     "ibkr_get_executions",
@@ -80,7 +81,7 @@ async fn tools_list_has_every_tool_with_schemas_and_annotations() -> anyhow::Res
             }
         }
         match t.name.as_ref() {
-            "ibkr_place_order" | "ibkr_cancel_order" => {
+            "ibkr_place_order" | "ibkr_place_bracket_order" | "ibkr_cancel_order" => {
                 assert_eq!(a.destructive_hint, Some(true), "{}", t.name);
                 assert_eq!(a.open_world_hint, Some(true), "{}", t.name);
                 assert_eq!(a.read_only_hint, Some(false), "{}", t.name);

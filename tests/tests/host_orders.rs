@@ -122,3 +122,159 @@ async fn audit_log_file_is_hash_chained() -> anyhow::Result<()> {
     env.shutdown().await;
     Ok(())
 }
+
+/// Poll the simulator until `pred` holds for its order list (up to 5 s).
+async fn sim_orders_until(
+    env: &TestEnv,
+    pred: impl Fn(&[e2e::tws_sim::world::OrderInfo]) -> bool,
+) -> Vec<e2e::tws_sim::world::OrderInfo> {
+    let mut orders = env.sim.admin().orders();
+    for _ in 0..50 {
+        if pred(&orders) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        orders = env.sim.admin().orders();
+    }
+    orders
+}
+
+#[tokio::test]
+async fn bracket_order_is_three_linked_orders() -> anyhow::Result<()> {
+    let env = TestEnv::start().await?;
+    let c = env.client().await?;
+    // A limit entry far below the market: the parent works, the children wait for its fill.
+    let b = call(
+        &c,
+        "ibkr_place_bracket_order",
+        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 10, "entryPrice": 1.0,
+               "takeProfit": 2.0, "stopLoss": 0.5, "tif": "GTC"}),
+    )
+    .await?;
+    let id = |k: &str| b[k]["orderId"].as_i64().unwrap() as i32;
+    let (parent, tp, sl) = (id("parent"), id("takeProfit"), id("stopLoss"));
+    assert!(
+        parent > 0 && tp != parent && sl != parent && sl != tp,
+        "{b}"
+    );
+    let oca = b["ocaGroup"].as_str().unwrap().to_string();
+    assert!(!oca.is_empty(), "{b}");
+
+    let orders = sim_orders_until(&env, |o| {
+        o.iter()
+            .filter(|x| [parent, tp, sl].contains(&x.order_id))
+            .count()
+            == 3
+    })
+    .await;
+    let find = |id: i32| {
+        orders
+            .iter()
+            .find(|x| x.order_id == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("order {id} not in the simulator: {orders:?}"))
+    };
+    let (p, t, s) = (find(parent), find(tp), find(sl));
+    assert_eq!(
+        (p.parent_id, p.action.as_str(), p.order_type.as_str()),
+        (0, "BUY", "LMT"),
+        "{p:?}"
+    );
+    assert_eq!(p.lmt_price, Some(1.0));
+    assert_eq!(p.status, "Submitted", "{p:?}");
+    assert!(
+        p.oca_group.is_empty(),
+        "the parent is not in the OCA group: {p:?}"
+    );
+    assert_eq!((t.order_type.as_str(), t.lmt_price), ("LMT", Some(2.0)));
+    assert_eq!((s.order_type.as_str(), s.aux_price), ("STP", Some(0.5)));
+    for x in [&t, &s] {
+        assert_eq!(x.parent_id, parent, "{x:?}");
+        assert_eq!(x.action, "SELL", "{x:?}");
+        assert_eq!(x.quantity, 10.0, "{x:?}");
+        assert_eq!(x.tif, "GTC", "{x:?}");
+        assert_eq!(x.oca_group, oca, "{x:?}");
+        assert_eq!(x.status, "PreSubmitted", "waiting for the parent: {x:?}");
+    }
+    let audit = env.host.broker.audit().recent();
+    let placed = audit
+        .iter()
+        .filter(|r| r.event == "placed" && r.origin == "tool:ibkr_place_bracket_order")
+        .count();
+    assert_eq!(placed, 3, "{audit:?}");
+
+    // Cancelling the parent takes the children with it.
+    call(&c, "ibkr_cancel_order", json!({"orderId": parent})).await?;
+    let orders = sim_orders_until(&env, |o| {
+        o.iter()
+            .filter(|x| [parent, tp, sl].contains(&x.order_id))
+            .all(|x| x.status == "Cancelled")
+    })
+    .await;
+    for x in orders
+        .iter()
+        .filter(|x| [parent, tp, sl].contains(&x.order_id))
+    {
+        assert_eq!(x.status, "Cancelled", "{x:?}");
+    }
+    c.cancel().await?;
+    env.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bracket_orders_are_validated_and_guarded_per_leg() -> anyhow::Result<()> {
+    let env = TestEnv::start_with(|c| {
+        c.guardrails.allowed_order_types = vec!["MKT".into(), "LMT".into()];
+    })
+    .await?;
+    let c = env.client().await?;
+    // BUY: the stop must be below the entry.
+    let t = call_err(
+        &c,
+        "ibkr_place_bracket_order",
+        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "entryPrice": 100.0,
+               "takeProfit": 110.0, "stopLoss": 105.0}),
+    )
+    .await?;
+    assert!(
+        t.contains("stopLoss") && t.contains("stop < entry < take-profit"),
+        "{t}"
+    );
+    // SELL: mirrored, the take-profit must be below the entry.
+    let t = call_err(
+        &c,
+        "ibkr_place_bracket_order",
+        json!({"symbol": "AAPL", "action": "SELL", "totalQuantity": 1, "entryPrice": 100.0,
+               "takeProfit": 110.0, "stopLoss": 105.0}),
+    )
+    .await?;
+    assert!(
+        t.contains("takeProfit") && t.contains("take-profit < entry < stop"),
+        "{t}"
+    );
+    // Guardrails apply to every leg: STP is not allowed here, so nothing is placed.
+    let t = call_err(
+        &c,
+        "ibkr_place_bracket_order",
+        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "entryPrice": 1.0,
+               "takeProfit": 2.0, "stopLoss": 0.5}),
+    )
+    .await?;
+    assert!(
+        t.contains("allowed_order_types") && t.contains("stopLoss leg"),
+        "{t}"
+    );
+    assert!(
+        env.sim.admin().orders().is_empty(),
+        "{:?}",
+        env.sim.admin().orders()
+    );
+    let audit = env.host.broker.audit().recent();
+    let refused = audit.iter().filter(|r| r.event == "place_refused").count();
+    assert_eq!(refused, 9, "three legs refused per bracket: {audit:?}");
+    assert!(!audit.iter().any(|r| r.event == "placed"));
+    c.cancel().await?;
+    env.shutdown().await;
+    Ok(())
+}

@@ -1,7 +1,11 @@
 //! Contract lookups.
 
+use futures::StreamExt;
+use ibapi::contracts::SecurityType;
+use ibapi::subscriptions::SubscriptionItem;
+
 use super::convert::{contract_info, to_contract};
-use super::{Broker, BrokerError, BrokerResult, ContractInfo, ContractSpec};
+use super::{Broker, BrokerError, BrokerResult, ContractInfo, ContractSpec, OptionChain};
 
 impl Broker {
     /// Contract details for a (possibly partial) contract spec (reqContractDetails).
@@ -20,5 +24,74 @@ impl Broker {
             )));
         }
         Ok(details.iter().map(contract_info).collect())
+    }
+
+    /// Option chain parameters of an underlying (reqSecDefOptParams): one entry per exchange
+    /// the options trade on, expirations and strikes ascending. The underlying's contract id
+    /// is resolved through contract details when the spec has none. `exchange` of a futures
+    /// underlying selects the futures-options exchange; for other underlyings every listing
+    /// exchange is returned (TWS answers nothing when one is named).
+    pub async fn option_chain(&self, underlying: &ContractSpec) -> BrokerResult<Vec<OptionChain>> {
+        let contract = to_contract(underlying)?;
+        let sec_type = contract.security_type.clone();
+        let (symbol, con_id) = if underlying.con_id != 0 {
+            (contract.symbol.0.clone(), underlying.con_id)
+        } else {
+            let details = self.contract_details(underlying).await?;
+            let d = &details[0];
+            (d.symbol.clone(), d.con_id)
+        };
+        let fut_fop_exchange = match sec_type {
+            SecurityType::Future => Some(underlying.exchange.trim().to_ascii_uppercase())
+                .filter(|e| !e.is_empty() && e != "SMART"),
+            _ => None,
+        };
+        let chains = self
+            .call("option chain", |c| async move {
+                let builder = c.option_chain(&symbol, sec_type, con_id);
+                let builder = match fut_fop_exchange.as_deref() {
+                    Some(e) => builder.exchange(e),
+                    None => builder,
+                };
+                let mut sub = builder.subscribe().await?;
+                let mut out = Vec::new();
+                while let Some(item) = sub.next().await {
+                    match item {
+                        Ok(SubscriptionItem::Data(ch)) => out.push(ch),
+                        Ok(SubscriptionItem::Notice(n)) => {
+                            tracing::debug!(code = n.code, "option chain notice: {}", n.message)
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        if chains.is_empty() {
+            return Err(BrokerError::NotFound(format!(
+                "no option chain for {} {}",
+                underlying.symbol, underlying.sec_type
+            )));
+        }
+        Ok(chains
+            .into_iter()
+            .map(|ch| {
+                let mut expirations = ch.expirations;
+                expirations.sort();
+                expirations.dedup();
+                let mut strikes = ch.strikes;
+                strikes.retain(|k| k.is_finite());
+                strikes.sort_by(f64::total_cmp);
+                strikes.dedup();
+                OptionChain {
+                    underlying_con_id: ch.underlying_contract_id,
+                    exchange: ch.exchange,
+                    trading_class: ch.trading_class,
+                    multiplier: ch.multiplier,
+                    expirations,
+                    strikes,
+                }
+            })
+            .collect())
     }
 }

@@ -3,18 +3,22 @@
 //! configuration, then the hash-chained audit log.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
+use ibapi::contracts::Contract;
 use ibapi::orders::{
-    Action, CancelOrder, ExecutionFilter, Executions, Order, Orders, PlaceOrder, TimeInForce,
+    Action, CancelOrder, ExecutionFilter, Executions, OcaType, Order, Orders, PlaceOrder,
+    TimeInForce,
 };
 use ibapi::subscriptions::SubscriptionItem;
-use serde_json::json;
+use ibapi::subscriptions::r#async::Subscription;
+use serde_json::{Value, json};
 
 use super::convert::{execution, open_order, order_status, to_contract};
 use super::{
-    Broker, BrokerError, BrokerResult, Execution, ExecutionQuery, OpenOrder, OrderOrigin,
-    OrderRequest, OrderStatus, Side,
+    BracketRequest, BracketStatus, Broker, BrokerError, BrokerResult, Execution, ExecutionQuery,
+    OpenOrder, OrderOrigin, OrderRequest, OrderStatus, Side,
 };
 
 /// Order types the host knows how to validate.
@@ -95,6 +99,164 @@ fn multiplier(req: &OrderRequest) -> f64 {
             "OPT" | "FOP" => 100.0,
             _ => 1.0,
         },
+    }
+}
+
+/// An order that passed validation and the guardrails, ready to submit.
+struct Prepared {
+    contract: Contract,
+    order: Order,
+}
+
+/// Bracket legs in submission order.
+const LEG_NAMES: [&str; 3] = ["parent", "takeProfit", "stopLoss"];
+/// Makes OCA group names unique within this process.
+static OCA_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn finite_positive(arg: &str, v: f64) -> BrokerResult<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(BrokerError::invalid(
+            arg,
+            format!("{v} must be a positive price"),
+        ))
+    }
+}
+
+/// Sanity checks of a bracket's prices: for a BUY stop < entry < take-profit (stop <
+/// take-profit for a market entry); mirrored for a SELL.
+pub fn validate_bracket(req: &BracketRequest) -> BrokerResult<()> {
+    let tp = finite_positive("takeProfit", req.take_profit)?;
+    let sl = finite_positive("stopLoss", req.stop_loss)?;
+    let entry = req
+        .entry_price
+        .map(|e| finite_positive("entryPrice", e))
+        .transpose()?;
+    let (side, rule) = match req.action {
+        Side::Buy => ("BUY", "stop < entry < take-profit"),
+        Side::Sell => ("SELL", "take-profit < entry < stop"),
+    };
+    // `below(a, b)`: a must be strictly below b for a BUY, strictly above for a SELL.
+    let below = |a: f64, b: f64| match req.action {
+        Side::Buy => a < b,
+        Side::Sell => a > b,
+    };
+    let (under, over) = match req.action {
+        Side::Buy => ("below", "above"),
+        Side::Sell => ("above", "below"),
+    };
+    match entry {
+        Some(e) => {
+            if !below(sl, e) {
+                return Err(BrokerError::invalid(
+                    "stopLoss",
+                    format!(
+                        "{sl} must be {under} the entry price {e} for a {side} bracket ({rule})"
+                    ),
+                ));
+            }
+            if !below(e, tp) {
+                return Err(BrokerError::invalid(
+                    "takeProfit",
+                    format!(
+                        "{tp} must be {over} the entry price {e} for a {side} bracket ({rule})"
+                    ),
+                ));
+            }
+        }
+        None => {
+            if !below(sl, tp) {
+                return Err(BrokerError::invalid(
+                    "stopLoss",
+                    format!(
+                        "{sl} must be {under} the take-profit {tp} for a {side} bracket ({rule})"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The three legs of a bracket as plain order requests (links are added at submission).
+pub fn bracket_legs(req: &BracketRequest) -> [OrderRequest; 3] {
+    let exit = match req.action {
+        Side::Buy => Side::Sell,
+        Side::Sell => Side::Buy,
+    };
+    let leg = |action, order_type: &str, lmt_price, aux_price| OrderRequest {
+        contract: req.contract.clone(),
+        action,
+        total_quantity: req.total_quantity,
+        order_type: order_type.into(),
+        lmt_price,
+        aux_price,
+        tif: req.tif.clone(),
+        account: req.account.clone(),
+        order_ref: req.order_ref.clone(),
+    };
+    [
+        match req.entry_price {
+            Some(p) => leg(req.action, "LMT", Some(p), None),
+            None => leg(req.action, "MKT", None, None),
+        },
+        leg(exit, "LMT", Some(req.take_profit), None),
+        leg(exit, "STP", None, Some(req.stop_loss)),
+    ]
+}
+
+/// Name the bracket leg in an error.
+fn in_leg(leg: &str, e: BrokerError) -> BrokerError {
+    match e {
+        BrokerError::InvalidArgument { arg, reason } => BrokerError::InvalidArgument {
+            arg,
+            reason: format!("{reason} (bracket {leg} leg)"),
+        },
+        BrokerError::Guardrail { rule, reason } => BrokerError::Guardrail {
+            rule,
+            reason: format!("bracket {leg} leg: {reason}"),
+        },
+        BrokerError::Tws { code, message } => BrokerError::Tws {
+            code,
+            message: format!("bracket {leg} leg: {message}"),
+        },
+        other => other,
+    }
+}
+
+/// The first status TWS reports for a submitted order.
+async fn first_status(
+    order_id: i32,
+    mut sub: Subscription<PlaceOrder>,
+    quantity: f64,
+) -> BrokerResult<OrderStatus> {
+    let mut seen_open: Option<String> = None;
+    while let Some(item) = sub.next().await {
+        match item {
+            Ok(SubscriptionItem::Data(PlaceOrder::OrderStatus(s))) => {
+                return Ok(order_status(&s));
+            }
+            Ok(SubscriptionItem::Data(PlaceOrder::OpenOrder(o))) => {
+                seen_open = Some(o.order_state.status.to_string());
+            }
+            Ok(SubscriptionItem::Data(_)) => {}
+            Ok(SubscriptionItem::Notice(n)) => {
+                tracing::info!(order_id, code = n.code, "order notice: {}", n.message)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    match seen_open {
+        Some(status) => Ok(OrderStatus {
+            order_id,
+            status,
+            remaining: quantity,
+            ..Default::default()
+        }),
+        None => Err(BrokerError::Other(format!(
+            "no status received for order {order_id}"
+        ))),
     }
 }
 
@@ -188,43 +350,9 @@ impl Broker {
         Ok(())
     }
 
-    /// Place an order: validate, apply guardrails, audit, submit, and return the first status.
-    pub async fn place_order(
-        &self,
-        req: &OrderRequest,
-        origin: &OrderOrigin,
-    ) -> BrokerResult<OrderStatus> {
-        let origin_s = origin.to_string();
-        let audit = self.audit();
-        audit.append("place_requested", &origin_s, json!({ "request": req }));
-        let result = self.place_order_inner(req).await;
-        match &result {
-            Ok(status) => {
-                audit.append(
-                    "placed",
-                    &origin_s,
-                    json!({ "request": req, "status": status }),
-                );
-            }
-            Err(e @ (BrokerError::Guardrail { .. } | BrokerError::InvalidArgument { .. })) => {
-                audit.append(
-                    "place_refused",
-                    &origin_s,
-                    json!({ "request": req, "error": e.to_string() }),
-                );
-            }
-            Err(e) => {
-                audit.append(
-                    "place_failed",
-                    &origin_s,
-                    json!({ "request": req, "error": e.to_string() }),
-                );
-            }
-        }
-        result
-    }
-
-    async fn place_order_inner(&self, req: &OrderRequest) -> BrokerResult<OrderStatus> {
+    /// Validation and guardrails for one order, then the ibapi order to submit (transmitted,
+    /// unlinked). Every order placed by this host — single or a bracket leg — passes here.
+    async fn prepare(&self, req: &OrderRequest) -> BrokerResult<Prepared> {
         let order_type = validate(req)?;
         let contract = to_contract(&req.contract)?;
         self.client()?;
@@ -251,38 +379,149 @@ impl Broker {
             transmit: true,
             ..Order::default()
         };
-        self.call("place order", |c| async move {
-            let order_id = c.next_order_id();
-            let mut sub = c.place_order(order_id, &contract, &order).await?;
-            let mut seen_open: Option<String> = None;
-            while let Some(item) = sub.next().await {
-                match item {
-                    Ok(SubscriptionItem::Data(PlaceOrder::OrderStatus(s))) => {
-                        return Ok(order_status(&s));
-                    }
-                    Ok(SubscriptionItem::Data(PlaceOrder::OpenOrder(o))) => {
-                        seen_open = Some(o.order_state.status.to_string());
-                    }
-                    Ok(SubscriptionItem::Data(_)) => {}
-                    Ok(SubscriptionItem::Notice(n)) => {
-                        tracing::info!(order_id, code = n.code, "order notice: {}", n.message)
-                    }
-                    Err(e) => return Err(e.into()),
+        Ok(Prepared { contract, order })
+    }
+
+    /// Record the outcome of one order (or bracket leg) in the audit log.
+    fn audit_outcome(&self, origin: &str, record: &Value, result: &BrokerResult<OrderStatus>) {
+        let mut record = record.clone();
+        let (event, key, value) = match result {
+            Ok(status) => ("placed", "status", json!(status)),
+            Err(e @ (BrokerError::Guardrail { .. } | BrokerError::InvalidArgument { .. })) => {
+                ("place_refused", "error", json!(e.to_string()))
+            }
+            Err(e) => ("place_failed", "error", json!(e.to_string())),
+        };
+        if let Some(obj) = record.as_object_mut() {
+            obj.insert(key.into(), value);
+        }
+        self.audit().append(event, origin, record);
+    }
+
+    /// Place an order: validate, apply guardrails, audit, submit, and return the first status.
+    pub async fn place_order(
+        &self,
+        req: &OrderRequest,
+        origin: &OrderOrigin,
+    ) -> BrokerResult<OrderStatus> {
+        let origin_s = origin.to_string();
+        let record = json!({ "request": req });
+        self.audit()
+            .append("place_requested", &origin_s, record.clone());
+        let result = async {
+            let p = self.prepare(req).await?;
+            self.call("place order", |c| async move {
+                let order_id = c.next_order_id();
+                let sub = c.place_order(order_id, &p.contract, &p.order).await?;
+                first_status(order_id, sub, p.order.total_quantity).await
+            })
+            .await
+        }
+        .await;
+        self.audit_outcome(&origin_s, &record, &result);
+        result
+    }
+
+    /// Place a bracket: a parent entry (LMT at `entryPrice`, or MKT) held with transmit=false,
+    /// a take-profit LMT child and a stop-loss STP child (parent id = the parent's, one OCA
+    /// group), the last child transmitting all three. Each leg passes the same validation,
+    /// guardrails and audit as [`Broker::place_order`]; nothing is submitted unless all three
+    /// legs pass. Returns the first status of each leg.
+    pub async fn place_bracket(
+        &self,
+        req: &BracketRequest,
+        origin: &OrderOrigin,
+    ) -> BrokerResult<BracketStatus> {
+        let origin_s = origin.to_string();
+        let legs = bracket_legs(req);
+        let oca_group = format!(
+            "ibkr-mcp-bracket-{}-{}",
+            chrono::Utc::now().timestamp_millis(),
+            OCA_SEQ.fetch_add(1, Ordering::Relaxed)
+        );
+        let records: Vec<Value> = LEG_NAMES
+            .iter()
+            .zip(&legs)
+            .map(|(leg, r)| {
+                json!({ "request": r, "bracket": { "leg": leg, "ocaGroup": oca_group } })
+            })
+            .collect();
+        for r in &records {
+            self.audit().append("place_requested", &origin_s, r.clone());
+        }
+        let prepared = async {
+            validate_bracket(req)?;
+            let mut out = Vec::with_capacity(legs.len());
+            for (leg, r) in LEG_NAMES.iter().zip(&legs) {
+                out.push(self.prepare(r).await.map_err(|e| in_leg(leg, e))?);
+            }
+            Ok::<_, BrokerError>(out)
+        }
+        .await;
+        let mut prepared = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                for r in &records {
+                    self.audit_outcome(&origin_s, r, &Err(e.clone()));
                 }
+                return Err(e);
             }
-            match seen_open {
-                Some(status) => Ok(OrderStatus {
-                    order_id,
-                    status,
-                    remaining: order.total_quantity,
-                    ..Default::default()
-                }),
-                None => Err(BrokerError::Other(format!(
-                    "no status received for order {order_id}"
-                ))),
-            }
+        };
+        let oca = oca_group.clone();
+        let results = self
+            .call("place bracket", |c| async move {
+                let ids: Vec<i32> = prepared.iter().map(|_| c.next_order_id()).collect();
+                let last = prepared.len() - 1;
+                let mut subs = Vec::with_capacity(prepared.len());
+                for (i, p) in prepared.iter_mut().enumerate() {
+                    if i > 0 {
+                        p.order.parent_id = ids[0];
+                        p.order.oca_group = oca.clone();
+                        p.order.oca_type = OcaType::ReduceWithBlock;
+                    }
+                    p.order.transmit = i == last;
+                    match c.place_order(ids[i], &p.contract, &p.order).await {
+                        Ok(sub) => subs.push(sub),
+                        Err(e) => {
+                            // Legs sent so far were not transmitted: withdraw them.
+                            for &id in &ids[..i] {
+                                if let Err(ce) = c.cancel_order(id, "").await {
+                                    tracing::warn!(
+                                        order_id = id,
+                                        "cancel of bracket leg failed: {ce}"
+                                    );
+                                }
+                            }
+                            return Err(in_leg(LEG_NAMES[i], e.into()));
+                        }
+                    }
+                }
+                let waits = subs
+                    .into_iter()
+                    .zip(&ids)
+                    .zip(&prepared)
+                    .map(|((sub, &id), p)| first_status(id, sub, p.order.total_quantity));
+                Ok(futures::future::join_all(waits).await)
+            })
+            .await;
+        let results: Vec<BrokerResult<OrderStatus>> = match results {
+            Ok(r) => r,
+            Err(e) => records.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for (r, res) in records.iter().zip(&results) {
+            self.audit_outcome(&origin_s, r, res);
+        }
+        let mut statuses = Vec::with_capacity(results.len());
+        for res in results {
+            statuses.push(res?);
+        }
+        let mut it = statuses.into_iter();
+        Ok(BracketStatus {
+            parent: it.next().unwrap_or_default(),
+            take_profit: it.next().unwrap_or_default(),
+            stop_loss: it.next().unwrap_or_default(),
+            oca_group,
         })
-        .await
     }
 
     /// Cancel a working order (guarded by read-only mode, audited).
@@ -453,5 +692,71 @@ impl Broker {
             Ok(c.next_valid_order_id().await?)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::ContractSpec;
+
+    fn bracket(action: Side, entry: Option<f64>, tp: f64, sl: f64) -> BracketRequest {
+        BracketRequest {
+            contract: ContractSpec::stock("AAPL"),
+            action,
+            total_quantity: 10.0,
+            entry_price: entry,
+            take_profit: tp,
+            stop_loss: sl,
+            tif: "GTC".into(),
+            account: String::new(),
+            order_ref: "t".into(),
+        }
+    }
+
+    fn arg(r: BrokerResult<()>) -> String {
+        match r {
+            Err(BrokerError::InvalidArgument { arg, .. }) => arg,
+            other => panic!("expected an invalid argument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bracket_prices_are_ordered_by_side() {
+        assert!(validate_bracket(&bracket(Side::Buy, Some(100.0), 110.0, 95.0)).is_ok());
+        assert!(validate_bracket(&bracket(Side::Sell, Some(100.0), 90.0, 105.0)).is_ok());
+        assert!(validate_bracket(&bracket(Side::Buy, None, 110.0, 95.0)).is_ok());
+        let b = |a, e, tp, sl| arg(validate_bracket(&bracket(a, e, tp, sl)));
+        assert_eq!(b(Side::Buy, Some(100.0), 110.0, 100.0), "stopLoss");
+        assert_eq!(b(Side::Buy, Some(100.0), 99.0, 95.0), "takeProfit");
+        assert_eq!(b(Side::Sell, Some(100.0), 110.0, 105.0), "takeProfit");
+        assert_eq!(b(Side::Sell, Some(100.0), 90.0, 95.0), "stopLoss");
+        assert_eq!(b(Side::Buy, None, 95.0, 96.0), "stopLoss");
+        assert_eq!(b(Side::Buy, Some(-1.0), 110.0, 95.0), "entryPrice");
+        assert_eq!(b(Side::Buy, Some(100.0), f64::NAN, 95.0), "takeProfit");
+    }
+
+    #[test]
+    fn bracket_legs_are_entry_limit_exit_and_stop() {
+        let [p, tp, sl] = bracket_legs(&bracket(Side::Buy, Some(100.0), 110.0, 95.0));
+        assert_eq!((p.action, p.order_type.as_str()), (Side::Buy, "LMT"));
+        assert_eq!(p.lmt_price, Some(100.0));
+        assert_eq!((tp.action, tp.order_type.as_str()), (Side::Sell, "LMT"));
+        assert_eq!(tp.lmt_price, Some(110.0));
+        assert_eq!((sl.action, sl.order_type.as_str()), (Side::Sell, "STP"));
+        assert_eq!(sl.aux_price, Some(95.0));
+        assert!(
+            [&p, &tp, &sl]
+                .iter()
+                .all(|l| l.total_quantity == 10.0 && l.tif == "GTC")
+        );
+        let [p, ..] = bracket_legs(&bracket(Side::Sell, None, 90.0, 105.0));
+        assert_eq!(
+            (p.action, p.order_type.as_str(), p.lmt_price),
+            (Side::Sell, "MKT", None)
+        );
+        for l in bracket_legs(&bracket(Side::Sell, None, 90.0, 105.0)) {
+            assert!(validate(&l).is_ok(), "{l:?}");
+        }
     }
 }

@@ -175,6 +175,20 @@ impl Quote {
     }
 }
 
+/// Option chain parameters of an underlying on one exchange (reqSecDefOptParams).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OptionChain {
+    pub underlying_con_id: i32,
+    pub exchange: String,
+    pub trading_class: String,
+    pub multiplier: String,
+    /// Expirations, YYYYMMDD, ascending.
+    pub expirations: Vec<String>,
+    /// Strikes, ascending.
+    pub strikes: Vec<f64>,
+}
+
 /// A portfolio position (reqPositions).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -296,6 +310,45 @@ pub struct OrderRequest {
     /// Free-form reference stored with the order.
     #[serde(default)]
     pub order_ref: String,
+}
+
+/// A bracket: a parent entry order plus an OCA-linked take-profit limit and stop-loss stop,
+/// both children of the parent. Placed by [`crate::broker::Broker::place_bracket`]; every leg
+/// passes the same validation, guardrails and audit as a single order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BracketRequest {
+    pub contract: ContractSpec,
+    /// Side of the entry; the children take the opposite side.
+    pub action: Side,
+    /// Quantity of the entry and of each child.
+    pub total_quantity: f64,
+    /// Limit price of the entry; `None` = a market entry.
+    pub entry_price: Option<f64>,
+    /// Limit price of the take-profit child.
+    pub take_profit: f64,
+    /// Stop price of the stop-loss child.
+    pub stop_loss: f64,
+    /// DAY, GTC, ... for all three legs (empty = DAY).
+    #[serde(default)]
+    pub tif: String,
+    /// Account (empty = the connection's default account).
+    #[serde(default)]
+    pub account: String,
+    /// Free-form reference stored with every leg.
+    #[serde(default)]
+    pub order_ref: String,
+}
+
+/// The first status of each leg of a placed bracket.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BracketStatus {
+    pub parent: OrderStatus,
+    pub take_profit: OrderStatus,
+    pub stop_loss: OrderStatus,
+    /// OCA group shared by the two children.
+    pub oca_group: String,
 }
 
 /// Who initiated an order action (recorded in the audit log).

@@ -1,4 +1,4 @@
-//! Order tools: ibkr_place_order, ibkr_cancel_order, ibkr_get_open_orders, ibkr_get_executions,
+//! Order tools: ibkr_place_order, ibkr_place_bracket_order, ibkr_cancel_order, ibkr_get_open_orders, ibkr_get_executions,
 //! ibkr_get_next_valid_id. Orders go through the broker's single order path (validation,
 //! guardrails, audit log) exactly like plugin-initiated orders.
 
@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{NoParams, default_currency, default_exchange, default_sec_type};
 use crate::broker::{
-    ContractSpec, Execution, ExecutionQuery, OpenOrder, OrderOrigin, OrderRequest, OrderStatus,
-    Side,
+    BracketRequest, BracketStatus, ContractSpec, Execution, ExecutionQuery, OpenOrder, OrderOrigin,
+    OrderRequest, OrderStatus, Side,
 };
 use crate::mcp::registry::{Kind, ToolDef, tool};
 
@@ -70,6 +70,42 @@ pub struct PlaceOrderResult {
     pub remaining: f64,
     pub avg_fill_price: Option<f64>,
     pub perm_id: i64,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PlaceBracketParams {
+    /// Ticker symbol, e.g. "AAPL".
+    pub symbol: String,
+    /// Side of the entry, BUY or SELL; the take-profit and stop-loss take the other side.
+    pub action: String,
+    /// Quantity of the entry and of each exit (> 0).
+    #[serde(rename = "totalQuantity")]
+    pub total_quantity: f64,
+    /// Limit price of the entry; omit for a market entry.
+    #[serde(default, rename = "entryPrice")]
+    #[schemars(with = "f64")]
+    pub entry_price: Option<f64>,
+    /// Limit price of the take-profit exit (above the entry for a BUY, below for a SELL).
+    #[serde(rename = "takeProfit")]
+    pub take_profit: f64,
+    /// Stop price of the stop-loss exit (below the entry for a BUY, above for a SELL).
+    #[serde(rename = "stopLoss")]
+    pub stop_loss: f64,
+    /// Time in force of all three orders: DAY, GTC, ...
+    #[serde(default = "default_tif")]
+    pub tif: String,
+    /// Security type: STK, OPT, FUT, CASH, ...
+    #[serde(default = "default_sec_type", rename = "secType")]
+    pub sec_type: String,
+    /// Exchange; SMART for smart routing.
+    #[serde(default = "default_exchange")]
+    pub exchange: String,
+    /// Currency, e.g. USD.
+    #[serde(default = "default_currency")]
+    pub currency: String,
+    /// Account id (empty = the default account).
+    #[serde(default)]
+    pub account: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -136,6 +172,35 @@ pub fn tools() -> Vec<ToolDef> {
                     avg_fill_price: s.avg_fill_price,
                     perm_id: s.perm_id,
                 })
+            },
+        ),
+        tool(
+            "orders",
+            "ibkr_place_bracket_order",
+            "Place a bracket order",
+            "Place a bracket: a parent entry (LMT at entryPrice, or MKT when omitted) with a \
+             take-profit LMT and a stop-loss STP child in one OCA group, transmitted together. For \
+             a BUY stopLoss < entryPrice < takeProfit (mirrored for a SELL). Every leg passes the \
+             host's guardrails and is recorded in the audit log; nothing is placed unless all \
+             three pass. Returns the first status of each order.",
+            Kind::Trade,
+            |broker, p: PlaceBracketParams, _ctx| async move {
+                let req = BracketRequest {
+                    contract: ContractSpec::new(&p.symbol, &p.sec_type, &p.exchange, &p.currency),
+                    action: Side::parse("action", &p.action)?,
+                    total_quantity: p.total_quantity,
+                    entry_price: p.entry_price,
+                    take_profit: p.take_profit,
+                    stop_loss: p.stop_loss,
+                    tif: p.tif,
+                    account: p.account,
+                    order_ref: "ibkr-mcp".into(),
+                };
+                let origin = OrderOrigin::Tool {
+                    tool: "ibkr_place_bracket_order".into(),
+                };
+                let s: BracketStatus = broker.place_bracket(&req, &origin).await?;
+                Ok(s)
             },
         ),
         tool(
