@@ -39,24 +39,9 @@ async fn bracket_order_from_atr_is_placed_as_parent_and_two_children() -> anyhow
     assert_eq!(qty, (2000.0 / (entry - sl)).floor(), "{plan}");
     assert!(plan["max_loss"].as_f64().unwrap() <= 2000.0 + 1e-6);
 
-    // Place: three linked orders through the host. A host whose broker adapter cannot place
-    // brackets yet must refuse the whole bracket (never a naked parent without its stop).
+    // Place: three linked orders through the host's bracket path.
     let args = json!({"symbol": "AAPL", "risk_amount": 2000, "stop_loss_atr": 2, "take_profit_r": 2, "execute": true, "tif": "GTC"});
-    let raw = e2e::call_raw(&c, "execute_bracket_order__place", args.clone()).await?;
-    if raw.is_error == Some(true) {
-        let text = e2e::text_of(&raw);
-        assert!(text.contains("orders.bracket is not supported"), "{text}");
-        let open = e2e::call(&c, "ibkr_get_open_orders", json!({})).await?;
-        assert!(
-            open["orders"].as_array().unwrap().is_empty(),
-            "nothing placed: {open}"
-        );
-        eprintln!("NOTE: host broker adapter has no bracket support yet; placement not exercised");
-        c.cancel().await?;
-        w.shutdown().await;
-        return Ok(());
-    }
-    let r = raw.structured_content.clone().expect("structured output");
+    let r = workflow(&c, "execute_bracket_order__place", args).await?;
     assert_eq!(r["data"]["status"], "placed", "{}", r["report"]);
     let o = &r["data"]["orders"];
     let ids: Vec<i64> = ["parent", "take_profit", "stop_loss"]
@@ -67,7 +52,52 @@ async fn bracket_order_from_atr_is_placed_as_parent_and_two_children() -> anyhow
         ids[0] > 0 && ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2],
         "{o}"
     );
-    // The children are working orders at the planned prices (the parent may have filled).
+
+    // In the simulator: the parent (a marketable limit at the ask) filled, and the two
+    // children are working, linked to it and to each other (one OCA group).
+    let mut sim_orders = w.env.sim.admin().orders();
+    for _ in 0..50 {
+        if sim_orders
+            .iter()
+            .any(|x| i64::from(x.order_id) == ids[0] && x.status == "Filled")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        sim_orders = w.env.sim.admin().orders();
+    }
+    let sim = |id: i64| {
+        sim_orders
+            .iter()
+            .find(|x| i64::from(x.order_id) == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("order {id} not in the simulator: {sim_orders:?}"))
+    };
+    let (parent, tp_sim, sl_sim) = (sim(ids[0]), sim(ids[1]), sim(ids[2]));
+    assert_eq!(parent.parent_id, 0, "{parent:?}");
+    assert_eq!(parent.action, "BUY");
+    assert_eq!(parent.order_type, "LMT");
+    assert_eq!(parent.quantity, qty);
+    assert_eq!(parent.status, "Filled", "{parent:?}");
+    // Working: the take-profit limit is Submitted, the untriggered stop PreSubmitted (as TWS
+    // reports stops it holds).
+    for (child, otype, status) in [
+        (&tp_sim, "LMT", "Submitted"),
+        (&sl_sim, "STP", "PreSubmitted"),
+    ] {
+        assert_eq!(i64::from(child.parent_id), ids[0], "{child:?}");
+        assert_eq!(child.action, "SELL", "{child:?}");
+        assert_eq!(child.order_type, otype, "{child:?}");
+        assert_eq!(child.quantity, qty, "{child:?}");
+        assert_eq!(child.tif, "GTC", "{child:?}");
+        assert_eq!(child.status, status, "{child:?}");
+    }
+    assert!(!tp_sim.oca_group.is_empty(), "{tp_sim:?}");
+    assert_eq!(tp_sim.oca_group, sl_sim.oca_group);
+    assert!((tp_sim.lmt_price.unwrap() - tp).abs() < 1e-6, "{tp_sim:?}");
+    assert!((sl_sim.aux_price.unwrap() - sl).abs() < 1e-6, "{sl_sim:?}");
+
+    // The host's own open-orders tool sees the two working children at the planned prices.
     let open = e2e::call(&c, "ibkr_get_open_orders", json!({})).await?;
     let orders = open["orders"].as_array().unwrap();
     let child = |id: i64| {
@@ -85,7 +115,20 @@ async fn bracket_order_from_atr_is_placed_as_parent_and_two_children() -> anyhow
         "{tp_order}"
     );
     assert_eq!(sl_order["orderType"], "STP", "{sl_order}");
+    assert!(
+        (sl_order["auxPrice"].as_f64().unwrap() - sl).abs() < 1e-6,
+        "{sl_order}"
+    );
     assert_eq!(tp_order["action"], "SELL");
+    assert_eq!(sl_order["action"], "SELL");
+
+    // Every leg went through the audit log as a plugin order.
+    let audit = w.env.host.broker.audit().recent();
+    let placed: Vec<_> = audit
+        .iter()
+        .filter(|r| r.event == "placed" && r.origin == "plugin:execute_bracket_order")
+        .collect();
+    assert_eq!(placed.len(), 3, "{audit:?}");
 
     // Invalid levels are refused before anything reaches the broker.
     let err = e2e::call_err(&c, "execute_bracket_order__plan", json!({"symbol": "AAPL", "quantity": 10, "stop_loss_price": entry * 1.1, "take_profit_price": entry * 1.2})).await?;

@@ -1,7 +1,7 @@
 //! [`PluginBackend`] over the host's one broker adapter ([`crate::broker::Broker`]):
 //! maps WIT records to the broker's typed records and back. Orders go through
-//! `Broker::place_order` / `cancel_order` (validation, guardrails, audit) with origin
-//! `plugin:<name>`.
+//! `Broker::place_order` / `place_bracket` / `cancel_order` (validation, guardrails, audit)
+//! with origin `plugin:<name>`.
 
 use futures::future::BoxFuture;
 
@@ -413,8 +413,28 @@ impl PluginBackend for BrokerBackend {
         })
     }
 
-    fn option_chain(&self, _: w::Contract) -> BoxFuture<'_, ApiResult<Vec<w::OptionChain>>> {
-        Box::pin(async { unsupported("option-chain") })
+    fn option_chain(
+        &self,
+        underlying: w::Contract,
+    ) -> BoxFuture<'_, ApiResult<Vec<w::OptionChain>>> {
+        Box::pin(async move {
+            let chains = self
+                .broker
+                .option_chain(&spec(&underlying)?)
+                .await
+                .map_err(api_error)?;
+            Ok(chains
+                .into_iter()
+                .map(|c| w::OptionChain {
+                    underlying_con_id: c.underlying_con_id as i64,
+                    exchange: c.exchange,
+                    trading_class: c.trading_class,
+                    multiplier: c.multiplier,
+                    expirations: c.expirations,
+                    strikes: c.strikes,
+                })
+                .collect())
+        })
     }
 
     fn accounts(&self) -> BoxFuture<'_, ApiResult<Vec<String>>> {
@@ -528,10 +548,35 @@ impl PluginBackend for BrokerBackend {
 
     fn place_bracket(
         &self,
-        _: Origin,
-        _: w::BracketRequest,
+        o: Origin,
+        r: w::BracketRequest,
     ) -> BoxFuture<'_, ApiResult<w::BracketStatus>> {
-        Box::pin(async { unsupported("orders.bracket") })
+        Box::pin(async move {
+            let req = b::BracketRequest {
+                contract: spec(&r.contract)?,
+                action: match r.action {
+                    w::Action::Buy => b::Side::Buy,
+                    w::Action::Sell => b::Side::Sell,
+                },
+                total_quantity: r.quantity,
+                entry_price: r.entry_price,
+                take_profit: r.take_profit,
+                stop_loss: r.stop_loss,
+                tif: tif_str(r.tif).into(),
+                account: String::new(),
+                order_ref: r.order_ref.unwrap_or_default(),
+            };
+            let s = self
+                .broker
+                .place_bracket(&req, &origin(&o))
+                .await
+                .map_err(api_error)?;
+            Ok(w::BracketStatus {
+                parent: status(s.parent),
+                take_profit: status(s.take_profit),
+                stop_loss: status(s.stop_loss),
+            })
+        })
     }
 
     fn modify_order(
