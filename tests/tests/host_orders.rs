@@ -278,3 +278,40 @@ async fn bracket_orders_are_validated_and_guarded_per_leg() -> anyhow::Result<()
     env.shutdown().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn rejected_bracket_leg_withdraws_the_others() -> anyhow::Result<()> {
+    let env = TestEnv::start().await?;
+    let c = env.client().await?;
+    // The stop price is off the $0.01 tick: TWS rejects the stop-loss child (code 110), so the
+    // held parent and take-profit must not stay behind.
+    let t = call_err(
+        &c,
+        "ibkr_place_bracket_order",
+        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 10, "entryPrice": 10.0,
+               "takeProfit": 20.0, "stopLoss": 5.003}),
+    )
+    .await?;
+    assert!(t.contains("110") && t.contains("stopLoss leg"), "{t}");
+    let orders = sim_orders_until(&env, |o| {
+        o.iter()
+            .all(|x| !["Submitted", "PreSubmitted"].contains(&x.status.as_str()))
+    })
+    .await;
+    assert!(
+        orders
+            .iter()
+            .all(|x| !["Submitted", "PreSubmitted"].contains(&x.status.as_str())),
+        "nothing left working: {orders:?}"
+    );
+    let audit = env.host.broker.audit().recent();
+    assert!(audit.iter().any(|r| r.event == "place_failed"), "{audit:?}");
+    // The held parent (and with it the take-profit) was withdrawn through the audited cancel
+    // path.
+    let cancelled: Vec<_> = audit.iter().filter(|r| r.event == "cancelled").collect();
+    assert_eq!(cancelled.len(), 1, "{audit:?}");
+    assert_eq!(cancelled[0].details["status"]["parentId"], 0, "{audit:?}");
+    c.cancel().await?;
+    env.shutdown().await;
+    Ok(())
+}

@@ -426,7 +426,8 @@ impl Broker {
     /// a take-profit LMT child and a stop-loss STP child (parent id = the parent's, one OCA
     /// group), the last child transmitting all three. Each leg passes the same validation,
     /// guardrails and audit as [`Broker::place_order`]; nothing is submitted unless all three
-    /// legs pass. Returns the first status of each leg.
+    /// legs pass, and when TWS rejects a leg the others are cancelled (audited). Returns the
+    /// first status of each leg.
     pub async fn place_bracket(
         &self,
         req: &BracketRequest,
@@ -505,16 +506,38 @@ impl Broker {
             })
             .await;
         let results: Vec<BrokerResult<OrderStatus>> = match results {
-            Ok(r) => r,
+            Ok(r) => r
+                .into_iter()
+                .zip(LEG_NAMES)
+                .map(|(r, leg)| r.map_err(|e| in_leg(leg, e)))
+                .collect(),
             Err(e) => records.iter().map(|_| Err(e.clone())).collect(),
         };
         for (r, res) in records.iter().zip(&results) {
             self.audit_outcome(&origin_s, r, res);
         }
-        let mut statuses = Vec::with_capacity(results.len());
-        for res in results {
-            statuses.push(res?);
+        if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+            // A leg was rejected: withdraw the others so no entry is left without its exits.
+            // Cancelling the parent takes its children with it.
+            for s in results.iter().flatten() {
+                if matches!(
+                    s.status.as_str(),
+                    "Filled" | "Cancelled" | "ApiCancelled" | "Inactive"
+                ) {
+                    continue;
+                }
+                match self.cancel_order(s.order_id, origin).await {
+                    Ok(_) if s.parent_id == 0 => break,
+                    Ok(_) => {}
+                    Err(ce) => tracing::warn!(
+                        order_id = s.order_id,
+                        "withdrawing bracket leg failed: {ce}"
+                    ),
+                }
+            }
+            return Err(e.clone());
         }
+        let statuses: Vec<OrderStatus> = results.into_iter().flatten().collect();
         let mut it = statuses.into_iter();
         Ok(BracketStatus {
             parent: it.next().unwrap_or_default(),
