@@ -197,22 +197,17 @@ async fn hostile_plugins_fail_specifically_while_the_host_keeps_serving() -> Res
     Ok(())
 }
 
-fn wait_for<'a>(
-    client: &'a Client,
-    pred: impl Fn(&[String]) -> bool + 'a,
-) -> impl std::future::Future<Output = Result<Vec<String>>> + 'a {
-    async move {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let names = tool_names(client).await?;
-            if pred(&names) {
-                return Ok(names);
-            }
-            if Instant::now() > deadline {
-                return Err(anyhow!("tools/list never changed as expected: {names:?}"));
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+async fn wait_for(client: &Client, pred: impl Fn(&[String]) -> bool) -> Result<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let names = tool_names(client).await?;
+        if pred(&names) {
+            return Ok(names);
         }
+        if Instant::now() > deadline {
+            return Err(anyhow!("tools/list never changed as expected: {names:?}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
