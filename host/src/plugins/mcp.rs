@@ -88,13 +88,19 @@ impl ProgressSink for McpProgress {
     }
 }
 
-/// Build the runtime's call context from the MCP tool context: cancellation and progress
-/// (forwarded in order by one task that ends with the call).
+/// Build the runtime's call context from the MCP tool context: cancellation, progress
+/// (forwarded in order by one task that ends with the call) and, when the client can answer
+/// elicitations, user confirmation.
 pub fn call_context(ctx: &ToolContext) -> CallContext {
     let mut call = CallContext {
         cancel: ctx.ct.child_token(),
         ..CallContext::default()
     };
+    call.confirmer = super::confirm::confirmer_for(
+        ctx.peer.as_ref(),
+        super::confirm::DEFAULT_CONFIRM_TIMEOUT,
+        call.cancel.clone(),
+    );
     if ctx.progress_token.is_some() {
         let (tx, mut rx) = mpsc::unbounded_channel::<(f64, Option<f64>, Option<String>)>();
         let ctx = ctx.clone();

@@ -7,6 +7,7 @@ pub mod bindings;
 pub mod broker_backend;
 pub mod cli;
 pub mod config;
+pub mod confirm;
 pub mod limits;
 pub mod manager;
 pub mod mcp;
