@@ -8,28 +8,19 @@ export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 step() { printf '\n== %s\n' "$*"; }
 
-if [ -x scripts/build-plugins.sh ]; then
-  step "build bundled plugins (wasm32-wasip2)"
-  ./scripts/build-plugins.sh
-fi
+step "build bundled plugins (wasm32-wasip2) into target/plugins"
+./scripts/build-plugins.sh target/plugins
 
-if [ -f plugins/Cargo.toml ]; then
-  step "plugin math (native)"
-  cargo test --manifest-path plugins/Cargo.toml --workspace --exclude ibkr-plugin-sdk 2>/dev/null \
-    || cargo test --manifest-path plugins/Cargo.toml -p quant
-fi
+step "plugin analytics and kit (native unit tests)"
+cargo test --manifest-path plugins/Cargo.toml -p quant -p plugin-kit
 
 step "Rust tests (simulator, host, end-to-end)"
 cargo test --workspace
 
-if [ -x scripts/test-python.sh ]; then
-  step "Python tests (ib_async fidelity, mcp SDK interop)"
-  ./scripts/test-python.sh
-fi
+step "Python tests (ib_async fidelity, mcp SDK interop)"
+./scripts/test-python.sh
 
-if [ -x scripts/test-conformance.sh ]; then
-  step "MCP conformance suite + Inspector CLI"
-  ./scripts/test-conformance.sh
-fi
+step "MCP conformance suite, Inspector CLI, curl script"
+./scripts/test-conformance.sh
 
 step "all tests passed"
