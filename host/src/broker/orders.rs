@@ -17,8 +17,9 @@ use serde_json::{Value, json};
 
 use super::convert::{execution, open_order, order_status, to_contract};
 use super::{
-    BracketRequest, BracketStatus, Broker, BrokerError, BrokerResult, Execution, ExecutionQuery,
-    OpenOrder, OrderOrigin, OrderRequest, OrderStatus, Side,
+    BracketRequest, BracketStatus, Broker, BrokerError, BrokerResult, ContractSpec, Execution,
+    ExecutionQuery, OpenOrder, OrderChanges, OrderOrigin, OrderPreview, OrderRequest, OrderStatus,
+    Side,
 };
 
 /// Order types the host knows how to validate.
@@ -106,6 +107,113 @@ fn multiplier(req: &OrderRequest) -> f64 {
 struct Prepared {
     contract: Contract,
     order: Order,
+}
+
+/// What the one order pipeline does with a prepared order; names the audit events.
+#[derive(Clone, Copy, Debug)]
+enum Submit {
+    /// A new order under a fresh order id.
+    New,
+    /// placeOrder again under an existing id (TWS's modify).
+    Modify(i32),
+}
+
+impl Submit {
+    /// Audit events: requested, done, refused (validation / guardrail), failed.
+    fn events(self) -> [&'static str; 4] {
+        match self {
+            Submit::New => ["place_requested", "placed", "place_refused", "place_failed"],
+            Submit::Modify(_) => [
+                "modify_requested",
+                "modified",
+                "modify_refused",
+                "modify_failed",
+            ],
+        }
+    }
+}
+
+/// Order types that carry a limit price / an aux (stop, trigger, offset) price.
+fn has_limit(order_type: &str) -> bool {
+    order_type.contains("LMT") || order_type == "LOC" || order_type == "LIT"
+}
+fn has_aux(order_type: &str) -> bool {
+    matches!(
+        order_type,
+        "STP" | "STP LMT" | "MIT" | "LIT" | "TRAIL" | "TRAIL LIMIT" | "REL"
+    )
+}
+
+/// The order request that re-sends `current` with `changes` applied (for a modify).
+pub fn modified_request(current: &OpenOrder, changes: &OrderChanges) -> BrokerResult<OrderRequest> {
+    if changes.is_empty() {
+        return Err(BrokerError::invalid(
+            "changes",
+            "nothing to change: give totalQuantity, lmtPrice and/or auxPrice",
+        ));
+    }
+    let order_type = current.order_type.trim().to_ascii_uppercase();
+    if changes.lmt_price.is_some() && !has_limit(&order_type) {
+        return Err(BrokerError::invalid(
+            "lmtPrice",
+            format!(
+                "order {} is a {order_type} order, which has no limit price",
+                current.order_id
+            ),
+        ));
+    }
+    if changes.aux_price.is_some() && !has_aux(&order_type) {
+        return Err(BrokerError::invalid(
+            "auxPrice",
+            format!(
+                "order {} is a {order_type} order, which has no aux (stop) price",
+                current.order_id
+            ),
+        ));
+    }
+    let c = &current.contract;
+    Ok(OrderRequest {
+        contract: ContractSpec {
+            symbol: c.symbol.clone(),
+            sec_type: c.sec_type.clone(),
+            exchange: c.exchange.clone(),
+            currency: c.currency.clone(),
+            con_id: c.con_id,
+            primary_exchange: c.primary_exchange.clone(),
+            last_trade_date_or_contract_month: c.last_trade_date_or_contract_month.clone(),
+            strike: c.strike,
+            right: c.right.clone(),
+            multiplier: c.multiplier.clone(),
+        },
+        action: Side::parse("action", &current.action)?,
+        total_quantity: changes.total_quantity.unwrap_or(current.total_quantity),
+        order_type,
+        lmt_price: changes.lmt_price.or(current.lmt_price),
+        aux_price: changes.aux_price.or(current.aux_price),
+        tif: current.tif.clone(),
+        account: current.account.clone(),
+        order_ref: current.order_ref.clone(),
+    })
+}
+
+fn preview(s: &ibapi::orders::OrderState) -> OrderPreview {
+    OrderPreview {
+        init_margin_before: s.initial_margin_before,
+        init_margin_change: s.initial_margin_change,
+        init_margin_after: s.initial_margin_after,
+        maint_margin_before: s.maintenance_margin_before,
+        maint_margin_change: s.maintenance_margin_change,
+        maint_margin_after: s.maintenance_margin_after,
+        equity_with_loan_before: s.equity_with_loan_before,
+        equity_with_loan_change: s.equity_with_loan_change,
+        equity_with_loan_after: s.equity_with_loan_after,
+        commission: s.commission,
+        min_commission: s.minimum_commission,
+        max_commission: s.maximum_commission,
+        commission_currency: s.commission_currency.clone(),
+        margin_currency: s.margin_currency.clone(),
+        warning_text: s.warning_text.clone(),
+    }
 }
 
 /// Bracket legs in submission order.
@@ -365,9 +473,7 @@ impl Broker {
             },
             total_quantity: req.total_quantity,
             order_type: order_type.clone(),
-            limit_price: req.lmt_price.filter(|_| {
-                order_type.contains("LMT") || order_type == "LOC" || order_type == "LIT"
-            }),
+            limit_price: req.lmt_price.filter(|_| has_limit(&order_type)),
             aux_price: req.aux_price,
             tif: if tif.is_empty() {
                 TimeInForce::Day
@@ -383,14 +489,21 @@ impl Broker {
     }
 
     /// Record the outcome of one order (or bracket leg) in the audit log.
-    fn audit_outcome(&self, origin: &str, record: &Value, result: &BrokerResult<OrderStatus>) {
+    fn audit_outcome(
+        &self,
+        kind: Submit,
+        origin: &str,
+        record: &Value,
+        result: &BrokerResult<OrderStatus>,
+    ) {
         let mut record = record.clone();
+        let [_, done, refused, failed] = kind.events();
         let (event, key, value) = match result {
-            Ok(status) => ("placed", "status", json!(status)),
+            Ok(status) => (done, "status", json!(status)),
             Err(e @ (BrokerError::Guardrail { .. } | BrokerError::InvalidArgument { .. })) => {
-                ("place_refused", "error", json!(e.to_string()))
+                (refused, "error", json!(e.to_string()))
             }
-            Err(e) => ("place_failed", "error", json!(e.to_string())),
+            Err(e) => (failed, "error", json!(e.to_string())),
         };
         if let Some(obj) = record.as_object_mut() {
             obj.insert(key.into(), value);
@@ -404,22 +517,149 @@ impl Broker {
         req: &OrderRequest,
         origin: &OrderOrigin,
     ) -> BrokerResult<OrderStatus> {
+        self.submit(req, origin, Submit::New, None).await
+    }
+
+    /// The one pipeline of a single order: audit the request, validate, apply guardrails,
+    /// placeOrder (a fresh id, or the existing id for a modify, keeping the original's
+    /// parent / OCA links), audit the outcome.
+    async fn submit(
+        &self,
+        req: &OrderRequest,
+        origin: &OrderOrigin,
+        kind: Submit,
+        original: Option<&Order>,
+    ) -> BrokerResult<OrderStatus> {
         let origin_s = origin.to_string();
-        let record = json!({ "request": req });
+        let record = match kind {
+            Submit::New => json!({ "request": req }),
+            Submit::Modify(id) => json!({ "orderId": id, "request": req }),
+        };
         self.audit()
-            .append("place_requested", &origin_s, record.clone());
+            .append(kind.events()[0], &origin_s, record.clone());
         let result = async {
-            let p = self.prepare(req).await?;
-            self.call("place order", |c| async move {
-                let order_id = c.next_order_id();
+            let mut p = self.prepare(req).await?;
+            if let Some(o) = original {
+                p.order.parent_id = o.parent_id;
+                p.order.oca_group = o.oca_group.clone();
+                p.order.oca_type = o.oca_type;
+                p.order.outside_rth = o.outside_rth;
+            }
+            let operation = match kind {
+                Submit::New => "place order",
+                Submit::Modify(_) => "modify order",
+            };
+            self.call(operation, |c| async move {
+                let order_id = match kind {
+                    Submit::New => c.next_order_id(),
+                    Submit::Modify(id) => id,
+                };
                 let sub = c.place_order(order_id, &p.contract, &p.order).await?;
                 first_status(order_id, sub, p.order.total_quantity).await
             })
             .await
         }
         .await;
-        self.audit_outcome(&origin_s, &record, &result);
+        self.audit_outcome(kind, &origin_s, &record, &result);
         result
+    }
+
+    /// What-if preview of an order: the same validation and guardrails as
+    /// [`Broker::place_order`] (a refused order's preview is refused with the same error), then
+    /// a what-if placeOrder; TWS answers with the margin and commission impact and places
+    /// nothing. Not audited: the audit log records order actions, and a preview is none.
+    pub async fn preview_order(
+        &self,
+        req: &OrderRequest,
+        origin: &OrderOrigin,
+    ) -> BrokerResult<OrderPreview> {
+        let mut p = self.prepare(req).await?;
+        p.order.what_if = true;
+        tracing::debug!(%origin, symbol = %req.contract.symbol, "what-if preview");
+        self.call("preview order", |c| async move {
+            let order_id = c.next_order_id();
+            let mut sub = c.place_order(order_id, &p.contract, &p.order).await?;
+            while let Some(item) = sub.next().await {
+                match item {
+                    Ok(SubscriptionItem::Data(PlaceOrder::OpenOrder(o))) => {
+                        return Ok(preview(&o.order_state));
+                    }
+                    Ok(SubscriptionItem::Data(_)) => {}
+                    Ok(SubscriptionItem::Notice(n)) => {
+                        tracing::info!(order_id, code = n.code, "what-if notice: {}", n.message)
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Err(BrokerError::Other(format!(
+                "no what-if answer for order {order_id}"
+            )))
+        })
+        .await
+    }
+
+    /// Modify a working order placed by this connection: look it up among the open orders,
+    /// apply `changes`, and re-send it under its id through the same validation, guardrails
+    /// and audit as [`Broker::place_order`] (audit events `modify_*`). An unknown id is a
+    /// [`BrokerError::NotFound`] naming it.
+    pub async fn modify_order(
+        &self,
+        order_id: i32,
+        changes: &OrderChanges,
+        origin: &OrderOrigin,
+    ) -> BrokerResult<OrderStatus> {
+        let found = async {
+            if order_id <= 0 {
+                return Err(BrokerError::invalid(
+                    "orderId",
+                    "must be a positive order id",
+                ));
+            }
+            let (current, raw) = self.find_open_order(order_id).await?;
+            let req = modified_request(&current, changes)?;
+            Ok((req, raw))
+        }
+        .await;
+        match found {
+            Ok((req, raw)) => {
+                self.submit(&req, origin, Submit::Modify(order_id), Some(&raw))
+                    .await
+            }
+            Err(e) => {
+                self.audit().append(
+                    "modify_refused",
+                    &origin.to_string(),
+                    json!({ "orderId": order_id, "changes": changes, "error": e.to_string() }),
+                );
+                Err(e)
+            }
+        }
+    }
+
+    /// The open order `order_id` of this connection's client id, with its ibapi order.
+    async fn find_open_order(&self, order_id: i32) -> BrokerResult<(OpenOrder, Order)> {
+        let (client_id, all) = self.open_orders_raw().await?;
+        let mut others = Vec::new();
+        for (o, raw) in all {
+            if o.order_id != order_id {
+                continue;
+            }
+            if o.client_id == client_id {
+                return Ok((o, raw));
+            }
+            others.push(o.client_id);
+        }
+        if others.is_empty() {
+            Err(BrokerError::NotFound(format!(
+                "no open order with id {order_id}"
+            )))
+        } else {
+            Err(BrokerError::NotFound(format!(
+                "no open order with id {order_id} placed by this connection (client id \
+                 {client_id}); order {order_id} of client id(s) {others:?} can only be modified \
+                 by that client"
+            )))
+        }
     }
 
     /// Place a bracket: a parent entry (LMT at `entryPrice`, or MKT) held with transmit=false,
@@ -463,7 +703,7 @@ impl Broker {
             Ok(p) => p,
             Err(e) => {
                 for r in &records {
-                    self.audit_outcome(&origin_s, r, &Err(e.clone()));
+                    self.audit_outcome(Submit::New, &origin_s, r, &Err(e.clone()));
                 }
                 return Err(e);
             }
@@ -514,7 +754,7 @@ impl Broker {
             Err(e) => records.iter().map(|_| Err(e.clone())).collect(),
         };
         for (r, res) in records.iter().zip(&results) {
-            self.audit_outcome(&origin_s, r, res);
+            self.audit_outcome(Submit::New, &origin_s, r, res);
         }
         if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
             // A leg was rejected: withdraw the others so no entry is left without its exits.
@@ -626,20 +866,27 @@ impl Broker {
 
     /// All open orders of all clients (reqAllOpenOrders), with their latest status.
     pub async fn open_orders(&self) -> BrokerResult<Vec<OpenOrder>> {
+        let (_, all) = self.open_orders_raw().await?;
+        Ok(all.into_iter().map(|(o, _)| o).collect())
+    }
+
+    /// All open orders with their ibapi orders, and this connection's client id.
+    async fn open_orders_raw(&self) -> BrokerResult<(i32, Vec<(OpenOrder, Order)>)> {
         self.call("open orders", |c| async move {
+            let client_id = c.client_id();
             let mut sub = c.all_open_orders().await?;
-            let mut orders: Vec<OpenOrder> = Vec::new();
+            let mut orders: Vec<(OpenOrder, Order)> = Vec::new();
             let mut statuses: HashMap<i32, ibapi::orders::OrderStatus> = HashMap::new();
             while let Some(item) = sub.next().await {
                 match item {
                     Ok(SubscriptionItem::Data(Orders::OrderData(d))) => {
                         let o = open_order(&d);
-                        orders.retain(|x| {
+                        orders.retain(|(x, _)| {
                             !(x.order_id == o.order_id
                                 && x.client_id == o.client_id
                                 && x.perm_id == o.perm_id)
                         });
-                        orders.push(o);
+                        orders.push((o, d.order));
                     }
                     Ok(SubscriptionItem::Data(Orders::OrderStatus(s))) => {
                         statuses.insert(s.order_id, s);
@@ -648,14 +895,14 @@ impl Broker {
                     Err(e) => return Err(e.into()),
                 }
             }
-            for o in &mut orders {
+            for (o, _) in &mut orders {
                 if let Some(s) = statuses.get(&o.order_id) {
                     o.status = s.status.to_string();
                     o.filled = s.filled;
                     o.remaining = s.remaining;
                 }
             }
-            Ok(orders)
+            Ok((client_id, orders))
         })
         .await
     }

@@ -351,6 +351,47 @@ pub struct BracketStatus {
     pub oca_group: String,
 }
 
+/// What-if (preview) result of an order: the account's margin before / change / after and
+/// the commission TWS expects. Nothing is placed. Absent fields were not reported.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderPreview {
+    pub init_margin_before: Option<f64>,
+    pub init_margin_change: Option<f64>,
+    pub init_margin_after: Option<f64>,
+    pub maint_margin_before: Option<f64>,
+    pub maint_margin_change: Option<f64>,
+    pub maint_margin_after: Option<f64>,
+    pub equity_with_loan_before: Option<f64>,
+    pub equity_with_loan_change: Option<f64>,
+    pub equity_with_loan_after: Option<f64>,
+    pub commission: Option<f64>,
+    pub min_commission: Option<f64>,
+    pub max_commission: Option<f64>,
+    pub commission_currency: String,
+    pub margin_currency: String,
+    /// TWS warning text (empty = none).
+    pub warning_text: String,
+}
+
+/// Changes to a working order for [`crate::broker::Broker::modify_order`]; `None` = unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OrderChanges {
+    /// New total quantity.
+    pub total_quantity: Option<f64>,
+    /// New limit price (LMT, STP LMT, ...).
+    pub lmt_price: Option<f64>,
+    /// New stop / aux price (STP, STP LMT, ...).
+    pub aux_price: Option<f64>,
+}
+
+impl OrderChanges {
+    pub fn is_empty(&self) -> bool {
+        self.total_quantity.is_none() && self.lmt_price.is_none() && self.aux_price.is_none()
+    }
+}
+
 /// Who initiated an order action (recorded in the audit log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -1,7 +1,8 @@
 //! [`PluginBackend`] over the host's one broker adapter ([`crate::broker::Broker`]):
 //! maps WIT records to the broker's typed records and back. Orders go through
-//! `Broker::place_order` / `place_bracket` / `cancel_order` (validation, guardrails, audit)
-//! with origin `plugin:<name>`.
+//! `Broker::place_order` / `place_bracket` / `modify_order` / `cancel_order` (validation,
+//! guardrails, audit) and what-if previews through `Broker::preview_order`, with origin
+//! `plugin:<name>`.
 
 use futures::future::BoxFuture;
 
@@ -522,11 +523,28 @@ impl PluginBackend for BrokerBackend {
 
     fn preview_order(
         &self,
-        _: Origin,
-        _: w::Contract,
-        _: w::Order,
+        o: Origin,
+        contract: w::Contract,
+        order: w::Order,
     ) -> BoxFuture<'_, ApiResult<w::OrderPreview>> {
-        Box::pin(async { unsupported("orders.preview (what-if)") })
+        Box::pin(async move {
+            let req = order_request(&contract, &order)?;
+            let p = self
+                .broker
+                .preview_order(&req, &origin(&o))
+                .await
+                .map_err(api_error)?;
+            Ok(w::OrderPreview {
+                init_margin_change: p.init_margin_change,
+                maint_margin_change: p.maint_margin_change,
+                equity_with_loan_change: p.equity_with_loan_change,
+                commission: p.commission,
+                min_commission: p.min_commission,
+                max_commission: p.max_commission,
+                commission_currency: opt(&p.commission_currency),
+                warning: opt(&p.warning_text),
+            })
+        })
     }
 
     fn place_order(
@@ -581,11 +599,23 @@ impl PluginBackend for BrokerBackend {
 
     fn modify_order(
         &self,
-        _: Origin,
-        _: i32,
-        _: w::OrderModification,
+        o: Origin,
+        order_id: i32,
+        changes: w::OrderModification,
     ) -> BoxFuture<'_, ApiResult<w::OrderStatus>> {
-        Box::pin(async { unsupported("orders.modify") })
+        Box::pin(async move {
+            let changes = b::OrderChanges {
+                total_quantity: changes.quantity,
+                lmt_price: changes.limit_price,
+                aux_price: changes.stop_price,
+            };
+            let s = self
+                .broker
+                .modify_order(order_id, &changes, &origin(&o))
+                .await
+                .map_err(api_error)?;
+            Ok(status(s))
+        })
     }
 
     fn cancel_order(&self, o: Origin, order_id: i32) -> BoxFuture<'_, ApiResult<w::OrderStatus>> {
