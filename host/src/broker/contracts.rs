@@ -3,11 +3,61 @@
 use futures::StreamExt;
 use ibapi::contracts::SecurityType;
 use ibapi::subscriptions::SubscriptionItem;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use super::convert::{contract_info, to_contract};
 use super::{Broker, BrokerError, BrokerResult, ContractInfo, ContractSpec, OptionChain};
 
+/// One symbol-search hit (reqMatchingSymbols).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SymbolMatch {
+    pub symbol: String,
+    pub sec_type: String,
+    pub primary_exchange: String,
+    pub currency: String,
+    /// Company or instrument name when TWS sends one.
+    pub description: String,
+    pub con_id: i32,
+    /// Derivative security types listed on this instrument (e.g. `OPT`, `FUT`).
+    pub derivative_sec_types: Vec<String>,
+}
+
+/// Longest pattern the host sends to TWS (a host-side limit; longer ones are rejected).
+pub const MAX_SYMBOL_PATTERN: usize = 64;
+
 impl Broker {
+    /// Instruments whose symbol or name matches `pattern` (reqMatchingSymbols), in the order
+    /// TWS ranks them (TWS returns at most 16). An empty result is not an error. An empty or
+    /// overlong pattern is `InvalidArgument`.
+    pub async fn search_symbols(&self, pattern: &str) -> BrokerResult<Vec<SymbolMatch>> {
+        let pattern = pattern.trim().to_string();
+        if pattern.is_empty() || pattern.len() > MAX_SYMBOL_PATTERN {
+            return Err(BrokerError::InvalidArgument {
+                arg: "pattern".into(),
+                reason: format!("must be 1 to {MAX_SYMBOL_PATTERN} characters"),
+            });
+        }
+        let found = self
+            .call("symbol search", |c| async move {
+                Ok(c.matching_symbols(&pattern).await?)
+            })
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|d| SymbolMatch {
+                symbol: d.contract.symbol.to_string(),
+                sec_type: d.contract.security_type.to_string(),
+                primary_exchange: d.contract.primary_exchange.to_string(),
+                currency: d.contract.currency.to_string(),
+                description: d.contract.description,
+                con_id: d.contract.contract_id,
+                derivative_sec_types: d.derivative_security_types,
+            })
+            .collect())
+    }
+
     /// Contract details for a (possibly partial) contract spec (reqContractDetails).
     /// Fails with `NotFound` when TWS returns no contract.
     pub async fn contract_details(&self, spec: &ContractSpec) -> BrokerResult<Vec<ContractInfo>> {

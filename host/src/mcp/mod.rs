@@ -1,6 +1,7 @@
 //! The MCP server: tool registry (single source for the MCP listing and `docs/API.md`),
 //! dynamic tool/prompt providers, and the rmcp `ServerHandler`.
 
+pub mod completion;
 pub mod docs;
 pub mod registry;
 pub mod server;

@@ -7,9 +7,10 @@
 use std::sync::Arc;
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, GetPromptRequestParams, GetPromptResponse,
-    Implementation, InitializeResult, ListPromptsResult, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, SetLevelRequestParams, SubscriptionFilter, Tool,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, InitializeResult, ListPromptsResult,
+    ListToolsResult, PaginatedRequestParams, ServerCapabilities, SetLevelRequestParams,
+    SubscriptionFilter, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
@@ -58,6 +59,7 @@ pub fn server_info() -> InitializeResult {
         .enable_prompts()
         .enable_prompts_list_changed()
         .enable_logging()
+        .enable_completions()
         .build();
     InitializeResult::new(caps)
         .with_server_info(
@@ -140,6 +142,15 @@ impl ServerHandler for McpServer {
                 None,
             )),
         }
+    }
+
+    /// Prompt-argument completion (see [`super::completion`]).
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, ErrorData> {
+        super::completion::complete(&self.registry, &request).await
     }
 
     fn accepted_subscription_filter(
