@@ -11,6 +11,7 @@ const ALL_TOOLS: &[&str] = &[
     "ibkr_disconnect",
     "ibkr_get_status",
     "ibkr_get_contract_details",
+    "ibkr_search_symbols",
     "ibkr_get_historical_data",
     "ibkr_stream_market_data",
     "ibkr_get_quote",
@@ -20,7 +21,9 @@ const ALL_TOOLS: &[&str] = &[
     "ibkr_get_pnl",
     "ibkr_get_pnl_single",
     "ibkr_place_order",
+    "ibkr_preview_order",
     "ibkr_place_bracket_order",
+    "ibkr_modify_order",
     "ibkr_cancel_order",
     "ibkr_get_open_orders",
     "ibkr_get_executions",
@@ -81,7 +84,10 @@ async fn tools_list_has_every_tool_with_schemas_and_annotations() -> anyhow::Res
             }
         }
         match t.name.as_ref() {
-            "ibkr_place_order" | "ibkr_place_bracket_order" | "ibkr_cancel_order" => {
+            "ibkr_place_order"
+            | "ibkr_place_bracket_order"
+            | "ibkr_modify_order"
+            | "ibkr_cancel_order" => {
                 assert_eq!(a.destructive_hint, Some(true), "{}", t.name);
                 assert_eq!(a.open_world_hint, Some(true), "{}", t.name);
                 assert_eq!(a.read_only_hint, Some(false), "{}", t.name);

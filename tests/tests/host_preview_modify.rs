@@ -2,7 +2,6 @@
 //! (`Broker::preview_order`, `Broker::modify_order`) and the plugin backend's
 //! `orders.preview` / `orders.modify`, against the simulator.
 
-use e2e::TestEnv;
 use e2e::ibkr_mcp::broker::{
     BrokerError, ContractSpec, OrderChanges, OrderOrigin, OrderRequest, Side,
 };
@@ -10,6 +9,8 @@ use e2e::ibkr_mcp::plugins::PluginBackend;
 use e2e::ibkr_mcp::plugins::backend::{CallContext, Origin};
 use e2e::ibkr_mcp::plugins::bindings::types as w;
 use e2e::ibkr_mcp::plugins::broker_backend::BrokerBackend;
+use e2e::{TestEnv, call, call_err};
+use serde_json::json;
 
 fn origin() -> OrderOrigin {
     OrderOrigin::Tool {
@@ -272,6 +273,51 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
     assert!(format!("{we:?}").contains("987654"), "{we:?}");
 
     broker.cancel_order(id, &origin()).await?;
+    env.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn mcp_tools_preview_and_modify() -> anyhow::Result<()> {
+    let env = TestEnv::start().await?;
+    let c = env.client().await?;
+    let before = env.sim.admin().orders().len();
+    let p = call(&c, "ibkr_preview_order", json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 5, "orderType": "LMT", "lmtPrice": 100.0})).await?;
+    assert!(
+        p["initMarginChange"].as_f64().is_some_and(|m| m > 0.0),
+        "{p}"
+    );
+    assert!(p["commission"].as_f64().is_some_and(|m| m > 0.0), "{p}");
+    assert_eq!(env.sim.admin().orders().len(), before);
+    let t = call_err(&c, "ibkr_preview_order", json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1_000_000, "orderType": "LMT", "lmtPrice": 1.0})).await?;
+    assert!(t.contains("max_order_quantity"), "{t}");
+
+    let o = call(&c, "ibkr_place_order", json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT", "lmtPrice": 1.0})).await?;
+    let id = o["orderId"].as_i64().unwrap();
+    let m = call(
+        &c,
+        "ibkr_modify_order",
+        json!({"orderId": id, "lmtPrice": 1.25}),
+    )
+    .await?;
+    assert_eq!(m["orderId"].as_i64(), Some(id), "{m}");
+    let open = call(&c, "ibkr_get_open_orders", json!({})).await?;
+    let found = open["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["orderId"].as_i64() == Some(id))
+        .cloned()
+        .unwrap_or_else(|| panic!("order {id} not open: {open}"));
+    assert_eq!(found["lmtPrice"], 1.25, "{found}");
+    let t = call_err(
+        &c,
+        "ibkr_modify_order",
+        json!({"orderId": 424242, "lmtPrice": 1.0}),
+    )
+    .await?;
+    assert!(t.contains("424242"), "{t}");
+    c.cancel().await?;
     env.shutdown().await;
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! Order tools: ibkr_place_order, ibkr_place_bracket_order, ibkr_cancel_order, ibkr_get_open_orders, ibkr_get_executions,
+//! Order tools: ibkr_place_order, ibkr_preview_order, ibkr_place_bracket_order,
+//! ibkr_modify_order, ibkr_cancel_order, ibkr_get_open_orders, ibkr_get_executions,
 //! ibkr_get_next_valid_id. Orders go through the broker's single order path (validation,
 //! guardrails, audit log) exactly like plugin-initiated orders.
 
@@ -7,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{NoParams, default_currency, default_exchange, default_sec_type};
 use crate::broker::{
-    BracketRequest, BracketStatus, ContractSpec, Execution, ExecutionQuery, OpenOrder, OrderOrigin,
-    OrderRequest, OrderStatus, Side,
+    BracketRequest, BracketStatus, ContractSpec, Execution, ExecutionQuery, OpenOrder,
+    OrderChanges, OrderOrigin, OrderPreview, OrderRequest, OrderStatus, Side,
 };
 use crate::mcp::registry::{Kind, ToolDef, tool};
 
@@ -108,6 +109,46 @@ pub struct PlaceBracketParams {
     pub account: String,
 }
 
+impl PlaceOrderParams {
+    fn request(self) -> Result<OrderRequest, crate::broker::BrokerError> {
+        Ok(OrderRequest {
+            contract: ContractSpec::new(
+                &self.symbol,
+                &self.sec_type,
+                &self.exchange,
+                &self.currency,
+            ),
+            action: Side::parse("action", &self.action)?,
+            total_quantity: self.total_quantity,
+            order_type: self.order_type.trim().to_ascii_uppercase(),
+            lmt_price: self.lmt_price,
+            aux_price: self.aux_price,
+            tif: self.tif,
+            account: self.account,
+            order_ref: "ibkr-mcp".into(),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ModifyParams {
+    /// Id of the working order to modify (placed by this host's connection).
+    #[serde(rename = "orderId")]
+    pub order_id: i32,
+    /// New total quantity (omit = unchanged).
+    #[serde(default, rename = "totalQuantity")]
+    #[schemars(with = "f64")]
+    pub total_quantity: Option<f64>,
+    /// New limit price (omit = unchanged).
+    #[serde(default, rename = "lmtPrice")]
+    #[schemars(with = "f64")]
+    pub lmt_price: Option<f64>,
+    /// New stop (aux) price (omit = unchanged).
+    #[serde(default, rename = "auxPrice")]
+    #[schemars(with = "f64")]
+    pub aux_price: Option<f64>,
+}
+
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct CancelParams {
     /// Id of the order to cancel.
@@ -144,18 +185,8 @@ pub fn tools() -> Vec<ToolDef> {
              recorded in the audit log. Returns the order id and its first status.",
             Kind::Trade,
             |broker, p: PlaceOrderParams, _ctx| async move {
-                let action = Side::parse("action", &p.action)?;
-                let req = OrderRequest {
-                    contract: ContractSpec::new(&p.symbol, &p.sec_type, &p.exchange, &p.currency),
-                    action,
-                    total_quantity: p.total_quantity,
-                    order_type: p.order_type.trim().to_ascii_uppercase(),
-                    lmt_price: p.lmt_price,
-                    aux_price: p.aux_price,
-                    tif: p.tif,
-                    account: p.account,
-                    order_ref: "ibkr-mcp".into(),
-                };
+                let req = p.request()?;
+                let action = req.action;
                 let origin = OrderOrigin::Tool {
                     tool: "ibkr_place_order".into(),
                 };
@@ -172,6 +203,24 @@ pub fn tools() -> Vec<ToolDef> {
                     avg_fill_price: s.avg_fill_price,
                     perm_id: s.perm_id,
                 })
+            },
+        ),
+        tool(
+            "orders",
+            "ibkr_preview_order",
+            "Preview an order (what-if)",
+            "What-if preview of an order (same parameters as ibkr_place_order): the account's \
+             initial / maintenance margin and equity with loan before, change and after, and the \
+             expected commission. Nothing is placed. The host's guardrails apply as for placing: \
+             an order they refuse is refused here with the same error.",
+            Kind::Query,
+            |broker, p: PlaceOrderParams, _ctx| async move {
+                let req = p.request()?;
+                let origin = OrderOrigin::Tool {
+                    tool: "ibkr_preview_order".into(),
+                };
+                let r: OrderPreview = broker.preview_order(&req, &origin).await?;
+                Ok(r)
             },
         ),
         tool(
@@ -200,6 +249,28 @@ pub fn tools() -> Vec<ToolDef> {
                     tool: "ibkr_place_bracket_order".into(),
                 };
                 let s: BracketStatus = broker.place_bracket(&req, &origin).await?;
+                Ok(s)
+            },
+        ),
+        tool(
+            "orders",
+            "ibkr_modify_order",
+            "Modify an order",
+            "Modify a working order by id: new totalQuantity, lmtPrice and/or auxPrice (omitted = \
+             unchanged). The modified order passes the host's guardrails like a new one and is \
+             recorded in the audit log; TWS keeps the order id. Only orders placed by this host's \
+             connection can be modified.",
+            Kind::Trade,
+            |broker, p: ModifyParams, _ctx| async move {
+                let origin = OrderOrigin::Tool {
+                    tool: "ibkr_modify_order".into(),
+                };
+                let changes = OrderChanges {
+                    total_quantity: p.total_quantity,
+                    lmt_price: p.lmt_price,
+                    aux_price: p.aux_price,
+                };
+                let s: OrderStatus = broker.modify_order(p.order_id, &changes, &origin).await?;
                 Ok(s)
             },
         ),
