@@ -125,6 +125,19 @@ async fn prompt_arguments_complete_symbols() -> anyhow::Result<()> {
         .expect_err("unknown prompt must fail");
     assert!(err.to_string().contains("unknown prompt"), "{err}");
 
+    // The same search as a read-only tool.
+    let found = e2e::call(&c, "ibkr_search_symbols", json!({"pattern": "AAP"})).await?;
+    let matches = found["matches"].as_array().expect("matches");
+    assert_eq!(found["count"].as_u64(), Some(matches.len() as u64));
+    let aapl = matches
+        .iter()
+        .find(|m| m["symbol"] == "AAPL")
+        .unwrap_or_else(|| panic!("AAPL not found: {found}"));
+    assert_eq!(aapl["secType"], "STK");
+    assert!(aapl["conId"].as_i64().unwrap_or(0) > 0, "{aapl}");
+    let err = e2e::call_err(&c, "ibkr_search_symbols", json!({"pattern": ""})).await?;
+    assert!(err.contains("pattern"), "{err}");
+
     // Broker disconnected: empty list, not an error.
     e2e::call(&c, "ibkr_disconnect", json!({})).await?;
     tokio::time::sleep(Duration::from_millis(200)).await;

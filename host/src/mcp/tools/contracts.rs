@@ -1,9 +1,10 @@
-//! Contract tools: ibkr_get_contract_details.
+//! Contract tools: ibkr_get_contract_details, ibkr_search_symbols.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{default_currency, default_exchange, default_sec_type};
+use crate::broker::contracts::SymbolMatch;
 use crate::broker::{ContractInfo, ContractSpec};
 use crate::mcp::registry::{Kind, ToolDef, tool};
 
@@ -35,20 +36,51 @@ pub struct ContractDetailsResult {
     pub contracts: Vec<ContractInfo>,
 }
 
+/// Parameters of ibkr_search_symbols.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchSymbolsParams {
+    /// Symbol prefix or part of the instrument name, e.g. "AAP" or "apple".
+    pub pattern: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchSymbolsResult {
+    pub count: usize,
+    pub matches: Vec<SymbolMatch>,
+}
+
 pub fn tools() -> Vec<ToolDef> {
-    vec![tool(
-        "contracts",
-        "ibkr_get_contract_details",
-        "Contract details",
-        "Get contract details (conId, long name, industry, category, exchanges, order types, min \
+    vec![
+        tool(
+            "contracts",
+            "ibkr_get_contract_details",
+            "Contract details",
+            "Get contract details (conId, long name, industry, category, exchanges, order types, min \
          tick) for a symbol. Fails with TWS error 200 when no contract matches.",
-        Kind::Query,
-        |broker, p: ContractParams, _ctx| async move {
-            let contracts = broker.contract_details(&p.spec()).await?;
-            Ok(ContractDetailsResult {
-                count: contracts.len(),
-                contracts,
-            })
-        },
-    )]
+            Kind::Query,
+            |broker, p: ContractParams, _ctx| async move {
+                let contracts = broker.contract_details(&p.spec()).await?;
+                Ok(ContractDetailsResult {
+                    count: contracts.len(),
+                    contracts,
+                })
+            },
+        ),
+        tool(
+            "contracts",
+            "ibkr_search_symbols",
+            "Search symbols",
+            "Search instruments by symbol prefix or name (TWS reqMatchingSymbols): symbol, \
+             security type, primary exchange, currency, name, conId and the derivative types \
+             listed on it. TWS returns at most 16 matches; no match is an empty list.",
+            Kind::Query,
+            |broker, p: SearchSymbolsParams, _ctx| async move {
+                let matches = broker.search_symbols(&p.pattern).await?;
+                Ok(SearchSymbolsResult {
+                    count: matches.len(),
+                    matches,
+                })
+            },
+        ),
+    ]
 }

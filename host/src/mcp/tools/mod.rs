@@ -5,7 +5,7 @@
 //! | Concern | File | Tools |
 //! |---|---|---|
 //! | connection | `connection.rs` | ibkr_connect, ibkr_disconnect, ibkr_get_status |
-//! | contracts | `contracts.rs` | ibkr_get_contract_details |
+//! | contracts | `contracts.rs` | ibkr_get_contract_details, ibkr_search_symbols |
 //! | market data | `market_data.rs` | ibkr_get_historical_data, ibkr_stream_market_data, ibkr_get_quote |
 //! | account | `account.rs` | ibkr_get_account_summary, ibkr_get_positions, ibkr_stream_account_updates, ibkr_get_pnl, ibkr_get_pnl_single |
 //! | orders | `orders.rs` | ibkr_place_order, ibkr_place_bracket_order, ibkr_cancel_order, ibkr_get_open_orders, ibkr_get_executions, ibkr_get_next_valid_id |
