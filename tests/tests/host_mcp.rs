@@ -12,7 +12,6 @@ const ALL_TOOLS: &[&str] = &[
     "ibkr_get_status",
     "ibkr_get_contract_details",
     "ibkr_search_symbols",
-    "ibkr_search_symbols",
     "ibkr_get_historical_data",
     "ibkr_stream_market_data",
     "ibkr_get_quote",
