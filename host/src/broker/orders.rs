@@ -1007,6 +1007,52 @@ mod tests {
     }
 
     #[test]
+    fn modify_applies_changes_and_refuses_prices_the_order_lacks() {
+        let current = OpenOrder {
+            order_id: 7,
+            contract: crate::broker::ContractRef {
+                con_id: 265598,
+                symbol: "AAPL".into(),
+                sec_type: "STK".into(),
+                exchange: "SMART".into(),
+                currency: "USD".into(),
+                ..Default::default()
+            },
+            action: "SELL".into(),
+            total_quantity: 5.0,
+            order_type: "STP".into(),
+            aux_price: Some(90.0),
+            tif: "GTC".into(),
+            ..Default::default()
+        };
+        let r = modified_request(
+            &current,
+            &OrderChanges {
+                aux_price: Some(92.5),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!((r.action, r.total_quantity), (Side::Sell, 5.0));
+        assert_eq!((r.aux_price, r.lmt_price), (Some(92.5), None));
+        assert_eq!((r.contract.con_id, r.tif.as_str()), (265598, "GTC"));
+        assert!(validate(&r).is_ok());
+        let lmt = OrderChanges {
+            lmt_price: Some(1.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            arg(modified_request(&current, &lmt).map(|_| ())),
+            "lmtPrice"
+        );
+        let none = OrderChanges::default();
+        assert_eq!(
+            arg(modified_request(&current, &none).map(|_| ())),
+            "changes"
+        );
+    }
+
+    #[test]
     fn bracket_legs_are_entry_limit_exit_and_stop() {
         let [p, tp, sl] = bracket_legs(&bracket(Side::Buy, Some(100.0), 110.0, 95.0));
         assert_eq!((p.action, p.order_type.as_str()), (Side::Buy, "LMT"));
