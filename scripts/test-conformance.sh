@@ -42,7 +42,20 @@ IBKR_MCP_BIN="${IBKR_MCP_BIN:-$TARGET_DIR/$PROFILE_DIR/ibkr-mcp}"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+  # Ask politely, then insist: a server that does not stop within 10 s must not hang the suite.
   for pid in "${pids[@]}"; do kill -INT "$pid" 2>/dev/null || true; done
+  for _ in $(seq 1 100); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "warning: pid $pid ignored SIGINT for 10 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
 }
