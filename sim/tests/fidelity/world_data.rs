@@ -1,6 +1,6 @@
 //! Market data, historical bars, reference data and account streams of the world.
 
-mod world_support;
+use crate::world_support;
 
 use tws_sim::api::{Contract, Request, Response};
 use world_support::*;

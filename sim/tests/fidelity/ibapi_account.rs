@@ -1,6 +1,6 @@
 //! ibapi 5.5 against the simulator: account summary, positions, account updates, PnL.
 
-mod ibapi_common;
+use crate::ibapi_common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! ibapi 5.5 against the simulator: scanner, news bulletins, multi-account streams, delayed
 //! market data, option computations, global cancel.
 
-mod ibapi_common;
+use crate::ibapi_common;
 
 use std::time::Duration;
 

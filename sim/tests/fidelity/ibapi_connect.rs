@@ -1,7 +1,7 @@
 //! ibapi 5.5 against the simulator: handshake, startup, basic one-shot requests, duplicate
 //! client id.
 
-mod ibapi_common;
+use crate::ibapi_common;
 
 use ibapi::prelude::*;
 use ibapi_common::{T, connect, start_sim};

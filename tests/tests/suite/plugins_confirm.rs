@@ -2,7 +2,7 @@
 //! `elicitation` capability answers the host's `elicitation/create` request; the bundled
 //! rebalance workflow runs WITHOUT the operator's `require_confirmation = "false"` waiver.
 
-mod workflows_common;
+use crate::workflows_common;
 
 use std::sync::Arc;
 

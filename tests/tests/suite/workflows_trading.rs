@@ -2,7 +2,7 @@
 //! (quotes, ATR from daily bars, the option chain and option quotes), then orders placed through
 //! the host's order path against the simulator.
 
-mod workflows_common;
+use crate::workflows_common;
 
 use serde_json::json;
 use workflows_common::{Setup, start, workflow};

@@ -1,6 +1,6 @@
 //! ibapi 5.5 against the simulator: reference data, market data and historical data.
 
-mod ibapi_common;
+use crate::ibapi_common;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! them through the host's order path, waits for the fills and verifies the weights; the test
 //! then checks the simulated portfolio independently through the host's own tools.
 
-mod workflows_common;
+use crate::workflows_common;
 
 use std::collections::BTreeMap;
 

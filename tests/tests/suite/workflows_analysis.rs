@@ -2,7 +2,7 @@
 //! `setup_trading_workspace`, the six guided prompts rendered with live data, and the Python
 //! plugin `py_market_snapshot` (proof that the WIT package is language-neutral).
 
-mod workflows_common;
+use crate::workflows_common;
 
 use rmcp::model::GetPromptRequestParams;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! ibapi 5.5 against the simulator: orders, fills, executions, what-if, rejects.
 
-mod ibapi_common;
+use crate::ibapi_common;
 
 use std::time::Duration;
 

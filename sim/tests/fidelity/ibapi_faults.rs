@@ -2,7 +2,7 @@
 //! reconnect), refused connections (nightly restart), connectivity and farm notices, latency,
 //! historical-data pacing, and the admin HTTP API.
 
-mod ibapi_common;
+use crate::ibapi_common;
 
 use std::time::{Duration, Instant};
 

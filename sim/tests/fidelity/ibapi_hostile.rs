@@ -2,7 +2,7 @@
 //! messages, slow consumers. The simulator must answer like TWS, never panic or hang, and keep
 //! serving well-behaved clients.
 
-mod ibapi_common;
+use crate::ibapi_common;
 
 use std::time::Duration;
 

@@ -13,7 +13,7 @@ fn api_md_matches_the_registry() {
         }
         panic!(
             "docs/API.md is out of date with the tool registry; run \
-             `cargo run -p ibkr-mcp -- docs > docs/API.md` (or UPDATE_API_MD=1 cargo test -p ibkr-mcp --test api_docs)"
+             `cargo run -p ibkr-mcp -- docs > docs/API.md` (or UPDATE_API_MD=1 cargo test -p ibkr-mcp --test binary api_docs)"
         );
     }
 }

@@ -2,7 +2,7 @@
 //! reqMatchingSymbols, the host (with the bundled plugins) completes symbol-like arguments, an
 //! rmcp client asks.
 
-mod workflows_common;
+use crate::workflows_common;
 
 use std::time::Duration;
 

@@ -1,6 +1,6 @@
 //! Order lifecycle against the world (no sockets: the world is protocol-neutral).
 
-mod world_support;
+use crate::world_support;
 
 use tws_sim::api::{ExecutionFilter, Request, Response};
 use world_support::*;

@@ -1,0 +1,90 @@
+//! Shutdown: SIGINT stops `ibkr-mcp --sim` promptly even while an MCP client holds a session and a
+//! streaming tool call is in flight (graceful, but bounded by `http::SHUTDOWN_GRACE`).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::StreamableHttpClientTransport;
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_the_host_with_a_session_and_a_stream_in_flight() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ibkr-mcp"))
+        .current_dir(dir.path())
+        .env_remove("TWS_HOST")
+        .env_remove("TWS_PORT")
+        .env_remove("SERVER_PORT")
+        .env_remove("MCP_BEARER_TOKENS")
+        .args(["--sim", "--host", "127.0.0.1", "--port", "0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let start = Instant::now();
+    let url = loop {
+        let left = Duration::from_secs(90).saturating_sub(start.elapsed());
+        let line = match rx.recv_timeout(left) {
+            Ok(l) => l,
+            Err(e) => {
+                let _ = child.kill();
+                panic!("host never reported its MCP URL: {e}");
+            }
+        };
+        if let Some(i) = line.find("listening: MCP ") {
+            let rest = &line[i + "listening: MCP ".len()..];
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+
+    let client = ()
+        .serve(StreamableHttpClientTransport::from_uri(url))
+        .await
+        .expect("MCP initialize");
+    let peer = client.peer().clone();
+    // A 60-second stream keeps an HTTP request (and its SSE response) open across the shutdown.
+    let stream = tokio::spawn(async move {
+        let mut p = CallToolRequestParams::new("ibkr_stream_market_data");
+        p.arguments = serde_json::json!({ "symbol": "SPY", "duration_seconds": 60 })
+            .as_object()
+            .cloned();
+        peer.call_tool(p).await
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!stream.is_finished(), "the stream ended early: {:?}", stream.await);
+
+    let sent = Instant::now();
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if sent.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("host still running 20 s after SIGINT with a session open");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "shutdown took {took:?} (exit {exit:?})"
+    );
+    stream.abort();
+    drop(client);
+}
