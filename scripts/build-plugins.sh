@@ -15,25 +15,34 @@ if command -v rustup >/dev/null 2>&1; then
     rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 fi
 
-# Version-test WIT copies, regenerated from wit/ so they never drift.
+# Version-test WIT copies, regenerated from wit/ so they never drift: wit-1.0.0 (an
+# incompatible major release) and wit-next (a hypothetical additive minor release, one new
+# host function). Released versions themselves are frozen in wit/versions/<version>/.
 H=plugins/tests-hostile
-rm -rf "$H/wit-1.0.0" "$H/wit-0.1.1"
-mkdir -p "$H/wit-1.0.0" "$H/wit-0.1.1"
+CUR="$(sed -n 's/^package ibkr:plugin@\([0-9.]*\);/\1/p' wit/plugin.wit)"
+NEXT="${CUR%.*}.$(( ${CUR##*.} + 1 ))"
+rm -rf "$H/wit-1.0.0" "$H/wit-0.1.1" "$H/wit-next"
+mkdir -p "$H/wit-1.0.0" "$H/wit-next"
 for f in wit/*.wit; do
-    sed 's/^package ibkr:plugin@0\.1\.0;/package ibkr:plugin@1.0.0;/' "$f" > "$H/wit-1.0.0/$(basename "$f")"
-    # 0.1.1: an additive minor release (one new host function).
-    sed -e 's/^package ibkr:plugin@0\.1\.0;/package ibkr:plugin@0.1.1;/' \
-        -e 's|^    config-keys: func() -> list<string>;|&\n    /// Added in 0.1.1: host wall-clock time in ms.\n    now-ms: func() -> s64;|' \
-        "$f" > "$H/wit-0.1.1/$(basename "$f")"
+    sed "s/^package ibkr:plugin@$CUR;/package ibkr:plugin@1.0.0;/" "$f" > "$H/wit-1.0.0/$(basename "$f")"
+    sed -e "s/^package ibkr:plugin@$CUR;/package ibkr:plugin@$NEXT;/" \
+        -e 's|^    config-keys: func() -> list<string>;|&\n    /// Added in the next minor release: host wall-clock time in ms.\n    now-ms: func() -> s64;|' \
+        "$f" > "$H/wit-next/$(basename "$f")"
 done
 grep -q "package ibkr:plugin@1.0.0" "$H"/wit-1.0.0/*.wit
-grep -q "now-ms" "$H"/wit-0.1.1/*.wit
+grep -q "package ibkr:plugin@$NEXT" "$H"/wit-next/*.wit
+grep -q "now-ms" "$H"/wit-next/*.wit
+# The current release must be frozen too.
+diff -r -x versions wit "wit/versions/$CUR" >/dev/null || {
+    echo "wit/ differs from wit/versions/$CUR: freeze the release (or bump the version)" >&2
+    exit 1
+}
 
 cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --profile "$PROFILE"
 
 SRC="plugins/target/wasm32-wasip2/$PROFILE"
 mkdir -p "$OUT" "$OUT/tests"
-TESTS=" hostile sneaky wrong_version compat_minor "
+TESTS=" hostile sneaky wrong_version compat_minor compat_next "
 for wasm in "$SRC"/*.wasm; do
     name="$(basename "$wasm" .wasm)"
     if [[ "$TESTS" == *" $name "* ]]; then

@@ -67,11 +67,13 @@ pub trait PluginBackend: Send + Sync + 'static {
         contract: Contract,
         order: Order,
     ) -> BoxFuture<'_, ApiResult<OrderStatus>>;
-    /// Place a bracket through the host's single order path.
+    /// Place a bracket through the host's single order path, in `account` (none = the
+    /// default account).
     fn place_bracket(
         &self,
         origin: Origin,
         request: BracketRequest,
+        account: Option<String>,
     ) -> BoxFuture<'_, ApiResult<BracketStatus>>;
     /// Modify a working order.
     fn modify_order(
@@ -147,6 +149,7 @@ impl PluginBackend for Disconnected {
         &self,
         _: Origin,
         _: BracketRequest,
+        _: Option<String>,
     ) -> BoxFuture<'_, ApiResult<BracketStatus>> {
         not_connected!()
     }

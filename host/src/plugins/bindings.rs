@@ -14,6 +14,6 @@ pub use ibkr::plugin::types;
 /// The WIT package this host implements.
 pub const PACKAGE: &str = "ibkr:plugin";
 /// The WIT package version this host implements.
-pub const VERSION: (u64, u64, u64) = (0, 1, 0);
+pub const VERSION: (u64, u64, u64) = (0, 1, 1);
 /// `VERSION` as text.
-pub const VERSION_STR: &str = "0.1.0";
+pub const VERSION_STR: &str = "0.1.1";

@@ -568,6 +568,7 @@ impl PluginBackend for BrokerBackend {
         &self,
         o: Origin,
         r: w::BracketRequest,
+        account: Option<String>,
     ) -> BoxFuture<'_, ApiResult<w::BracketStatus>> {
         Box::pin(async move {
             let req = b::BracketRequest {
@@ -581,7 +582,7 @@ impl PluginBackend for BrokerBackend {
                 take_profit: r.take_profit,
                 stop_loss: r.stop_loss,
                 tif: tif_str(r.tif).into(),
-                account: String::new(),
+                account: account.unwrap_or_default(),
                 order_ref: r.order_ref.unwrap_or_default(),
             };
             let s = self

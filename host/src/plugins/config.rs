@@ -13,8 +13,9 @@
 //!
 //! [plugins.plugin.my_strategy]   # per plugin, keyed by file stem
 //! grant = ["market-data", "account"]
-//! limits = { timeout_ms = 60000 }
+//! limits = { timeout_ms = 60000, confirm_timeout_ms = 120000 }
 //! config = { benchmark = "SPY" }
+//! manage_all_orders = false      # true: may modify/cancel orders it did not place
 //! ```
 //!
 //! Grants are deny-by-default and are only ever read from this configuration; nothing on the
@@ -105,6 +106,10 @@ pub struct PluginSettings {
     pub limits: Option<PartialLimits>,
     /// Configuration values the plugin reads with `host::config(key)`.
     pub config: BTreeMap<String, String>,
+    /// Let the plugin modify and cancel orders it did not place itself (orders of MCP tools,
+    /// other plugins, other clients of the connection, earlier host processes). Default
+    /// false: a plugin manages only its own orders.
+    pub manage_all_orders: Option<bool>,
 }
 
 /// Limits with every field optional, merged over the defaults.
@@ -121,6 +126,8 @@ pub struct PartialLimits {
     pub max_host_calls: Option<u32>,
     /// See [`Limits::max_stdio_kib`].
     pub max_stdio_kib: Option<u32>,
+    /// See [`Limits::confirm_timeout_ms`].
+    pub confirm_timeout_ms: Option<u64>,
 }
 
 impl PartialLimits {
@@ -132,6 +139,7 @@ impl PartialLimits {
             max_output_kib: self.max_output_kib.unwrap_or(base.max_output_kib),
             max_host_calls: self.max_host_calls.unwrap_or(base.max_host_calls),
             max_stdio_kib: self.max_stdio_kib.unwrap_or(base.max_stdio_kib),
+            confirm_timeout_ms: self.confirm_timeout_ms.unwrap_or(base.confirm_timeout_ms),
         }
     }
 }
@@ -205,6 +213,8 @@ pub struct EffectiveSettings {
     pub config: BTreeMap<String, String>,
     /// Whether the plugin loads.
     pub enabled: bool,
+    /// May modify/cancel orders it did not place (see [`PluginSettings::manage_all_orders`]).
+    pub manage_all_orders: bool,
 }
 
 impl PluginsConfig {
@@ -243,6 +253,7 @@ impl PluginsConfig {
                 .unwrap_or(self.limits),
             config: s.map(|s| s.config.clone()).unwrap_or_default(),
             enabled: s.and_then(|s| s.enabled).unwrap_or(true),
+            manage_all_orders: s.and_then(|s| s.manage_all_orders).unwrap_or(false),
         }
     }
 
@@ -357,6 +368,14 @@ mod tests {
         assert_eq!(s.limits.memory_mib, 32);
         assert_eq!(s.limits.timeout_ms, 1500);
         assert_eq!(s.config["benchmark"], "SPY");
+        assert!(!s.manage_all_orders, "own orders only by default");
+        let c: PluginsConfig = toml::from_str(
+            "[plugin.ops]\nmanage_all_orders = true\nlimits = { confirm_timeout_ms = 5000 }",
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert!(c.settings_for("ops").manage_all_orders);
+        assert_eq!(c.settings_for("ops").limits.confirm_timeout_ms, 5000);
         assert!(toml::from_str::<PluginsConfig>("[plugin.x]\ngrant = [\"shell\"]").is_err());
     }
 

@@ -19,8 +19,10 @@ use tokio_util::sync::CancellationToken;
 use super::backend::{ApiResult, Confirmer};
 use super::bindings::types::Error as ApiError;
 
-/// How long the user has to answer when nothing else is configured.
-pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(120);
+/// Ceiling of one elicitation request. The runtime bounds every wait by the plugin's own
+/// confirmation budget ([`super::Limits::confirm_timeout_ms`]), which is never longer.
+pub const ELICITATION_CEILING: Duration =
+    Duration::from_millis(super::limits::MAX_CONFIRM_TIMEOUT_MS);
 
 /// The boolean field of the elicitation form.
 pub const CONFIRM_FIELD: &str = "confirm";

@@ -4,10 +4,15 @@
 //! elements and instances ([`CallLimiter`]), a wall-clock deadline enforced with epoch
 //! interruption (the [`EpochTicker`] advances the engine epoch every [`EPOCH_TICK`]), a
 //! budget of host calls, and a maximum output size checked by the runtime.
+//!
+//! Time spent waiting for the user's answer to a confirmation (`host::confirm`) does not
+//! count against the deadline: the [`CallClock`] pauses while the host waits and extends
+//! the deadline by the pause. The wait itself is bounded by its own per-call budget
+//! ([`Limits::confirm_timeout_ms`]), so a plugin cannot stall a call forever.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -28,6 +33,10 @@ pub struct Limits {
     pub max_host_calls: u32,
     /// Maximum bytes of guest stdout/stderr captured (and logged) per call.
     pub max_stdio_kib: u32,
+    /// Total time one call may wait for the user's answers to confirmations, in
+    /// milliseconds. This wait is not counted against `timeout_ms`; when it runs out,
+    /// `host::confirm` answers `declined`.
+    pub confirm_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -38,6 +47,7 @@ impl Default for Limits {
             max_output_kib: 1024,
             max_host_calls: 2_000,
             max_stdio_kib: 64,
+            confirm_timeout_ms: 120_000,
         }
     }
 }
@@ -46,6 +56,8 @@ impl Default for Limits {
 pub const MAX_MEMORY_MIB: u32 = 4096;
 /// Longest allowed deadline (10 minutes).
 pub const MAX_TIMEOUT_MS: u64 = 600_000;
+/// Longest allowed confirmation wait of one call (10 minutes).
+pub const MAX_CONFIRM_TIMEOUT_MS: u64 = 600_000;
 
 impl Limits {
     /// Reject values that are zero or above the hard bounds; the message names the setting.
@@ -61,6 +73,11 @@ impl Limits {
         }
         if self.max_host_calls == 0 {
             return Err("max_host_calls must be at least 1".into());
+        }
+        if self.confirm_timeout_ms == 0 || self.confirm_timeout_ms > MAX_CONFIRM_TIMEOUT_MS {
+            return Err(format!(
+                "confirm_timeout_ms must be 1..={MAX_CONFIRM_TIMEOUT_MS}"
+            ));
         }
         Ok(())
     }
@@ -83,6 +100,90 @@ impl Limits {
     /// Deadline as a duration.
     pub fn timeout(&self) -> Duration {
         Duration::from_millis(self.timeout_ms)
+    }
+
+    /// Confirmation budget as a duration.
+    pub fn confirm_timeout(&self) -> Duration {
+        Duration::from_millis(self.confirm_timeout_ms)
+    }
+}
+
+/// The wall-clock deadline of one call, pausable while the host waits for the user.
+///
+/// Shared by the epoch callback (guest code), the runtime's watchdog (host awaits) and the
+/// `confirm` host function. While paused, the deadline cannot expire; [`CallClock::resume`]
+/// moves it by the paused time and charges that time to the confirmation budget.
+#[derive(Debug)]
+pub struct CallClock {
+    inner: parking_lot::Mutex<ClockState>,
+}
+
+#[derive(Debug)]
+struct ClockState {
+    deadline: Instant,
+    paused_at: Option<Instant>,
+    confirm_left: Duration,
+}
+
+impl CallClock {
+    /// A clock whose deadline is `timeout` from now, with `confirm_budget` of pausable time.
+    pub fn new(timeout: Duration, confirm_budget: Duration) -> Arc<Self> {
+        Arc::new(CallClock {
+            inner: parking_lot::Mutex::new(ClockState {
+                deadline: Instant::now() + timeout,
+                paused_at: None,
+                confirm_left: confirm_budget,
+            }),
+        })
+    }
+
+    /// The current deadline; `None` while paused.
+    pub fn deadline(&self) -> Option<Instant> {
+        let s = self.inner.lock();
+        s.paused_at.is_none().then_some(s.deadline)
+    }
+
+    /// True when the deadline has passed (never while paused).
+    pub fn expired(&self, now: Instant) -> bool {
+        self.deadline().is_some_and(|d| now >= d)
+    }
+
+    /// Confirmation time left in this call.
+    pub fn confirm_left(&self) -> Duration {
+        self.inner.lock().confirm_left
+    }
+
+    /// Stop the deadline until the guard is dropped; returns the guard and the confirmation
+    /// time left (the caller bounds its wait by it).
+    pub fn pause(self: &Arc<Self>) -> (ClockPause, Duration) {
+        let mut s = self.inner.lock();
+        if s.paused_at.is_none() {
+            s.paused_at = Some(Instant::now());
+        }
+        let left = s.confirm_left;
+        drop(s);
+        (ClockPause(self.clone()), left)
+    }
+
+    /// Restart the deadline, extended by the paused time (charged to the budget; pauses
+    /// beyond the budget are not credited).
+    pub fn resume(&self) {
+        let mut s = self.inner.lock();
+        if let Some(at) = s.paused_at.take() {
+            let paused = at.elapsed().min(s.confirm_left);
+            s.confirm_left -= paused;
+            s.deadline += paused;
+        }
+    }
+}
+
+/// Resumes the [`CallClock`] when dropped (also when the waiting future is dropped).
+#[derive(Debug)]
+pub struct ClockPause(Arc<CallClock>);
+
+impl Drop for ClockPause {
+    fn drop(&mut self) {
+        self.0.resume();
     }
 }
 
@@ -271,6 +372,41 @@ mod tests {
             ..Limits::default()
         };
         assert!(l.validate().unwrap_err().contains("max_host_calls"));
+        let l = Limits {
+            confirm_timeout_ms: MAX_CONFIRM_TIMEOUT_MS + 1,
+            ..Limits::default()
+        };
+        assert!(l.validate().unwrap_err().contains("confirm_timeout_ms"));
+    }
+
+    #[test]
+    fn clock_pauses_and_extends_the_deadline_within_the_budget() {
+        let clock = CallClock::new(Duration::from_millis(50), Duration::from_millis(80));
+        let before = clock.deadline().unwrap();
+        {
+            let (_pause, left) = clock.pause();
+            assert_eq!(left, Duration::from_millis(80));
+            assert!(clock.deadline().is_none());
+            std::thread::sleep(Duration::from_millis(60));
+            // Past the original deadline, but paused: not expired.
+            assert!(!clock.expired(Instant::now()));
+        }
+        let after = clock.deadline().unwrap();
+        assert!(after >= before + Duration::from_millis(60), "extended");
+        assert!(!clock.expired(Instant::now()));
+        assert!(clock.confirm_left() <= Duration::from_millis(20));
+        // A pause longer than what is left of the budget is credited only up to the budget.
+        let (pause, _) = clock.pause();
+        std::thread::sleep(Duration::from_millis(40));
+        drop(pause);
+        assert_eq!(clock.confirm_left(), Duration::ZERO);
+        let capped = clock.deadline().unwrap();
+        assert!(
+            capped < after + Duration::from_millis(40),
+            "not credited beyond budget"
+        );
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(clock.expired(Instant::now()));
     }
 
     #[test]

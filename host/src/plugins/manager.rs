@@ -16,6 +16,7 @@ use super::config::{
     Capability, EffectiveSettings, Grant, PluginsConfig, qualified_name, split_qualified,
     validate_plugin_name,
 };
+use super::ownership::OrderOwners;
 use super::runtime::{
     self, CallEnv, CallError, CompileSource, LoadError, Op, OpOutput, Runtime, check_output,
     plugin_error,
@@ -173,6 +174,7 @@ pub struct PluginHost {
     runtime: Runtime,
     config: PluginsConfig,
     backend: Arc<dyn PluginBackend>,
+    owners: Arc<OrderOwners>,
     plugins: RwLock<BTreeMap<String, Arc<LoadedPlugin>>>,
     refused: RwLock<BTreeMap<String, (PathBuf, Fingerprint, String)>>,
     generation: watch::Sender<u64>,
@@ -216,6 +218,7 @@ impl PluginHost {
             runtime,
             config,
             backend,
+            owners: OrderOwners::new(),
             plugins: RwLock::new(BTreeMap::new()),
             refused: RwLock::new(BTreeMap::new()),
             generation: watch::channel(0).0,
@@ -274,6 +277,8 @@ impl PluginHost {
             limits: settings.limits,
             backend: self.backend.clone(),
             config: Arc::new(settings.config.clone()),
+            owners: self.owners.clone(),
+            manage_all_orders: settings.manage_all_orders,
         };
         let described = runtime::call_plugin(&pre, &env, CallContext::default(), Op::Describe)
             .await

@@ -98,7 +98,7 @@ pub fn call_context(ctx: &ToolContext) -> CallContext {
     };
     call.confirmer = super::confirm::confirmer_for(
         ctx.peer.as_ref(),
-        super::confirm::DEFAULT_CONFIRM_TIMEOUT,
+        super::confirm::ELICITATION_CEILING,
         call.cancel.clone(),
     );
     if ctx.progress_token.is_some() {

@@ -11,6 +11,7 @@ pub mod confirm;
 pub mod limits;
 pub mod manager;
 pub mod mcp;
+pub mod ownership;
 pub mod runtime;
 pub mod startup;
 pub mod state;

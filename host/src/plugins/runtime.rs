@@ -13,7 +13,8 @@ use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 use super::backend::{CallContext, PluginBackend};
 use super::bindings::{self, TradingPlugin, TradingPluginPre, types::Error as ApiError};
 use super::config::{Capability, Grant};
-use super::limits::{self, EpochTicker, Limits, MemoryLimitExceeded};
+use super::limits::{self, CallClock, EpochTicker, Limits, MemoryLimitExceeded};
+use super::ownership::OrderOwners;
 use super::state::{CallState, HostCallBudgetExceeded};
 
 /// Why a plugin was refused at load.
@@ -520,6 +521,10 @@ pub struct CallEnv {
     pub backend: Arc<dyn PluginBackend>,
     /// Plugin configuration values.
     pub config: Arc<BTreeMap<String, String>>,
+    /// Who placed which order (shared by all plugins of the host).
+    pub owners: Arc<OrderOwners>,
+    /// May modify/cancel orders it did not place.
+    pub manage_all_orders: bool,
 }
 
 /// Ticks between cooperative yields of a running plugin (lets other tasks run while a
@@ -608,35 +613,27 @@ pub async fn call_plugin(
 ) -> Result<OpOutput, CallError> {
     let plugin = env.plugin.to_string();
     let cancel = call.cancel.clone();
-    let state = CallState::new(
-        env.plugin.clone(),
-        env.grant.clone(),
-        &env.limits,
-        env.backend.clone(),
-        call,
-        env.config.clone(),
-    );
+    let clock = CallClock::new(env.limits.timeout(), env.limits.confirm_timeout());
+    let state = CallState::new(env, call, clock.clone());
     let flags = state.limiter.flags();
     let mut store = Store::new(pre.engine(), state);
     store.limiter(|s| &mut s.limiter);
-    let deadline = Instant::now() + env.limits.timeout();
     store.set_epoch_deadline(YIELD_TICKS);
+    let epoch_clock = clock.clone();
     store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
+        if epoch_clock.expired(Instant::now()) {
             Err(wasmtime::Error::new(DeadlineExceeded))
         } else {
             Ok(UpdateDeadline::Yield(YIELD_TICKS))
         }
     });
 
-    // Host awaits (broker calls) are not interrupted by epochs; bound them with a timer too.
-    let grace = Duration::from_millis(50);
+    // Host awaits (broker calls) are not interrupted by epochs; bound them with a watchdog
+    // on the same (pausable) clock.
     let run = perform(pre, &mut store, op);
     let outcome = tokio::select! {
-        r = tokio::time::timeout(env.limits.timeout() + grace, run) => match r {
-            Ok(r) => r.map_err(Some),
-            Err(_) => Err(None),
-        },
+        r = run => r.map_err(Some),
+        _ = watchdog(&clock) => Err(None),
         _ = cancel.cancelled() => {
             return Err(CallError::Cancelled { plugin });
         }
@@ -650,6 +647,25 @@ pub async fn call_plugin(
             timeout_ms: env.limits.timeout_ms,
         }),
         Err(Some(e)) => Err(classify(plugin, e, &env.limits, flags.memory_exceeded())),
+    }
+}
+
+/// Resolves once the call's deadline (plus a short grace for the epoch check to win) has
+/// passed. While the clock is paused (confirmation) it waits; the pause is bounded by the
+/// confirmation budget, which the `confirm` host function enforces with its own timer.
+async fn watchdog(clock: &CallClock) {
+    let grace = Duration::from_millis(50);
+    loop {
+        match clock.deadline() {
+            None => tokio::time::sleep(limits::EPOCH_TICK * 5).await,
+            Some(d) => {
+                let until = d + grace;
+                if Instant::now() >= until {
+                    return;
+                }
+                tokio::time::sleep_until(until.into()).await;
+            }
+        }
     }
 }
 

@@ -8,7 +8,8 @@ use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiVie
 use super::backend::{ApiResult, CallContext, Origin, PluginBackend};
 use super::bindings::ibkr::plugin::{account, host, market_data, orders, types};
 use super::config::{Capability, Grant};
-use super::limits::{CallLimiter, Limits};
+use super::limits::{CallClock, CallLimiter};
+use super::ownership::OrderOwners;
 use types::Error as ApiError;
 
 /// Guest stdout/stderr: keeps the first `capacity` bytes for the log and silently drops the
@@ -127,6 +128,9 @@ pub struct CallState {
     backend: Arc<dyn PluginBackend>,
     call: CallContext,
     config: Arc<BTreeMap<String, String>>,
+    owners: Arc<OrderOwners>,
+    manage_all_orders: bool,
+    clock: Arc<CallClock>,
     pub(crate) limiter: CallLimiter,
     host_calls: u32,
     max_host_calls: u32,
@@ -139,14 +143,8 @@ pub struct CallState {
 impl CallState {
     /// State for one call: WASI with nothing inherited (no files, env, args, sockets; stdio
     /// captured into bounded in-memory pipes that the runtime logs).
-    pub fn new(
-        plugin: Arc<str>,
-        grant: Grant,
-        limits: &Limits,
-        backend: Arc<dyn PluginBackend>,
-        call: CallContext,
-        config: Arc<BTreeMap<String, String>>,
-    ) -> Self {
+    pub fn new(env: &super::runtime::CallEnv, call: CallContext, clock: Arc<CallClock>) -> Self {
+        let limits = &env.limits;
         let stdout = CapturePipe::new(limits.stdio_bytes());
         let stderr = CapturePipe::new(limits.stdio_bytes());
         let mut b = WasiCtxBuilder::new();
@@ -157,11 +155,14 @@ impl CallState {
             .allow_ip_name_lookup(false)
             .socket_addr_check(|_, _| Box::pin(async { false }));
         CallState {
-            plugin,
-            grant,
-            backend,
+            plugin: env.plugin.clone(),
+            grant: env.grant.clone(),
+            backend: env.backend.clone(),
             call,
-            config,
+            config: env.config.clone(),
+            owners: env.owners.clone(),
+            manage_all_orders: env.manage_all_orders,
+            clock,
             limiter: CallLimiter::new(limits),
             host_calls: 0,
             max_host_calls: limits.max_host_calls,
@@ -204,6 +205,12 @@ impl CallState {
         Ok(Ok(()))
     }
 
+    /// Ownership check of `modify`/`cancel` (after the capability check).
+    fn check_owner(&self, order_id: i32, action: &str) -> Result<(), ApiError> {
+        self.owners
+            .check(&self.plugin, order_id, self.manage_all_orders, action)
+    }
+
     fn origin(&self) -> Origin {
         Origin {
             plugin: self.plugin.clone(),
@@ -241,6 +248,33 @@ macro_rules! guarded {
         }
         Ok(cancellable($self.call.cancel.clone(), $body).await)
     }};
+}
+
+impl CallState {
+    /// `bracket` / `bracket-in-account`: place, then record the legs as this plugin's.
+    async fn bracket_in(
+        &mut self,
+        request: types::BracketRequest,
+        account: Option<String>,
+    ) -> wasmtime::Result<Result<types::BracketStatus, ApiError>> {
+        let (b, o) = (self.backend.clone(), self.origin());
+        let r: wasmtime::Result<Result<types::BracketStatus, ApiError>> = guarded!(
+            self,
+            Capability::Orders,
+            b.place_bracket(o, request, account)
+        );
+        if let Ok(Ok(s)) = &r {
+            self.owners.record(
+                &self.plugin,
+                [
+                    s.parent.order_id,
+                    s.take_profit.order_id,
+                    s.stop_loss.order_id,
+                ],
+            );
+        }
+        r
+    }
 }
 
 impl market_data::Host for CallState {
@@ -348,15 +382,27 @@ impl orders::Host for CallState {
         order: types::Order,
     ) -> wasmtime::Result<Result<types::OrderStatus, ApiError>> {
         let (b, o) = (self.backend.clone(), self.origin());
-        guarded!(self, Capability::Orders, b.place_order(o, contract, order))
+        let r: wasmtime::Result<Result<types::OrderStatus, ApiError>> =
+            guarded!(self, Capability::Orders, b.place_order(o, contract, order));
+        if let Ok(Ok(s)) = &r {
+            self.owners.record(&self.plugin, [s.order_id]);
+        }
+        r
     }
 
     async fn bracket(
         &mut self,
         request: types::BracketRequest,
     ) -> wasmtime::Result<Result<types::BracketStatus, ApiError>> {
-        let (b, o) = (self.backend.clone(), self.origin());
-        guarded!(self, Capability::Orders, b.place_bracket(o, request))
+        self.bracket_in(request, None).await
+    }
+
+    async fn bracket_in_account(
+        &mut self,
+        request: types::BracketRequest,
+        account: Option<String>,
+    ) -> wasmtime::Result<Result<types::BracketStatus, ApiError>> {
+        self.bracket_in(request, account).await
     }
 
     async fn modify(
@@ -365,11 +411,17 @@ impl orders::Host for CallState {
         changes: types::OrderModification,
     ) -> wasmtime::Result<Result<types::OrderStatus, ApiError>> {
         let (b, o) = (self.backend.clone(), self.origin());
-        guarded!(
-            self,
-            Capability::Orders,
-            b.modify_order(o, order_id, changes)
+        if let Err(e) = self.enter(Capability::Orders)? {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.check_owner(order_id, "modify") {
+            return Ok(Err(e));
+        }
+        Ok(cancellable(
+            self.call.cancel.clone(),
+            b.modify_order(o, order_id, changes),
         )
+        .await)
     }
 
     async fn cancel(
@@ -377,7 +429,13 @@ impl orders::Host for CallState {
         order_id: i32,
     ) -> wasmtime::Result<Result<types::OrderStatus, ApiError>> {
         let (b, o) = (self.backend.clone(), self.origin());
-        guarded!(self, Capability::Orders, b.cancel_order(o, order_id))
+        if let Err(e) = self.enter(Capability::Orders)? {
+            return Ok(Err(e));
+        }
+        if let Err(e) = self.check_owner(order_id, "cancel") {
+            return Ok(Err(e));
+        }
+        Ok(cancellable(self.call.cancel.clone(), b.cancel_order(o, order_id)).await)
     }
 
     async fn open_orders(&mut self) -> wasmtime::Result<Result<Vec<types::OpenOrder>, ApiError>> {
@@ -453,7 +511,26 @@ impl host::Host for CallState {
             )));
         };
         let message = format!("[plugin {}] {}", self.plugin, clip(&message, MAX_LOG_LINE));
-        Ok(cancellable(self.call.cancel.clone(), c.confirm(message)).await)
+        // The user's think time does not count against the call's deadline; the wait has
+        // its own budget (`confirm_timeout_ms`, for all confirmations of the call together).
+        let (pause, left) = self.clock.pause();
+        if left.is_zero() {
+            return Ok(Err(ApiError::Declined(
+                "the confirmation time of this call is used up".into(),
+            )));
+        }
+        let answer = tokio::time::timeout(
+            left,
+            cancellable(self.call.cancel.clone(), c.confirm(message)),
+        )
+        .await;
+        drop(pause);
+        Ok(answer.unwrap_or_else(|_| {
+            Err(ApiError::Declined(format!(
+                "no answer to the confirmation request within {} ms",
+                left.as_millis()
+            )))
+        }))
     }
 
     async fn config(&mut self, key: String) -> wasmtime::Result<Option<String>> {

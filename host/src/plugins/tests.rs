@@ -24,6 +24,7 @@ fn settings(grant: &[Capability], limits: Limits) -> EffectiveSettings {
         limits,
         config: [("greeting".to_string(), "hi".to_string())].into(),
         enabled: true,
+        manage_all_orders: false,
     }
 }
 
@@ -34,6 +35,7 @@ fn tight() -> Limits {
         max_output_kib: 256,
         max_host_calls: 500,
         max_stdio_kib: 16,
+        confirm_timeout_ms: 2_000,
     }
 }
 
@@ -48,7 +50,7 @@ async fn template_loads_lists_and_runs() {
         )
         .await
         .unwrap();
-    assert_eq!(p.wit_version, "0.1.0");
+    assert_eq!(p.wit_version, super::bindings::VERSION_STR);
     assert_eq!(p.required, [Capability::MarketData].into_iter().collect());
     assert_eq!(p.tools[0].name, "template__quote_spread");
     assert_eq!(p.prompts[0].name, "template__quote_brief");
@@ -138,28 +140,150 @@ async fn wrong_wit_version_is_refused_with_the_needed_version() {
         "{msg}"
     );
     assert!(
-        msg.contains("@1.0.0") && msg.contains("ibkr:plugin@0.1.0") && msg.contains("0.1.x"),
+        msg.contains("@1.0.0") && msg.contains("ibkr:plugin@0.1.1") && msg.contains("0.1.x"),
         "{msg}"
     );
 }
 
+/// A plugin built against the frozen release 0.1.0 (`wit/versions/0.1.0`) loads and runs on
+/// this host after the package gained a minor version (0.1.1 added a function to `orders`,
+/// an interface the old plugin imports): its calls reach the host functions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn compatible_minor_version_loads_and_runs() {
+async fn older_minor_release_keeps_loading_and_running() {
+    assert_eq!(super::bindings::VERSION, (0, 1, 1), "update this test");
     let host = host_with(None);
+    // Still subject to the grant.
+    let err = host
+        .load_file(
+            "compat_minor",
+            &guest_wasm("compat_minor"),
+            settings(&[Capability::MarketData], Limits::default()),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("`ibkr:plugin/orders@0.1.0`"),
+        "{err}"
+    );
     let p = host
         .load_file(
             "compat_minor",
             &guest_wasm("compat_minor"),
-            settings(&[], Limits::default()),
+            settings(
+                &[Capability::MarketData, Capability::Orders],
+                Limits::default(),
+            ),
         )
         .await
         .unwrap();
-    assert_eq!(p.wit_version, "0.1.1");
+    assert_eq!(p.wit_version, "0.1.0");
     let out = p
         .run_workflow("version", json!({}), CallContext::default())
         .await
         .unwrap();
-    assert_eq!(out["built_against"], "0.1.1");
+    assert_eq!(out["built_against"], "0.1.0");
+    // The 0.1.0 imports dispatch to the host: no broker here, so not-connected.
+    let err = p
+        .run_workflow("quote", json!({"symbol": "AAPL"}), CallContext::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-connected", "{err}");
+    let err = p
+        .run_workflow(
+            "bracket",
+            json!({"quantity": 1, "entry_price": 10.0, "take_profit": 11.0, "stop_loss": 9.0}),
+            CallContext::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-connected", "{err}");
+}
+
+/// A plugin built against a newer minor (one more host function, unused) loads too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newer_minor_release_loads_when_it_uses_nothing_new() {
+    let host = host_with(None);
+    let p = host
+        .load_file(
+            "compat_next",
+            &guest_wasm("compat_next"),
+            settings(&[], Limits::default()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.wit_version, "0.1.2");
+    let out = p
+        .run_workflow("version", json!({}), CallContext::default())
+        .await
+        .unwrap();
+    assert_eq!(out["built_against"], "next-minor");
+}
+
+fn wit_lines(dir: &std::path::Path) -> Vec<(String, Vec<String>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wit"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            let lines = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with("//") && !l.starts_with("package "))
+                .map(String::from)
+                .collect();
+            (f.file_name().unwrap().to_string_lossy().into_owned(), lines)
+        })
+        .collect()
+}
+
+/// Every released version is frozen under `wit/versions/<version>/`, the current one is
+/// identical to `wit/`, and within a compatible line each release only adds to the previous
+/// ones (every definition line of an older release is still there, in order).
+#[test]
+fn released_wit_versions_are_frozen_and_additive() {
+    let wit = super::testing::repo_root().join("wit");
+    let current = wit.join("versions").join(super::bindings::VERSION_STR);
+    for f in ["plugin.wit", "types.wit"] {
+        assert_eq!(
+            std::fs::read_to_string(wit.join(f)).unwrap(),
+            std::fs::read_to_string(current.join(f)).unwrap(),
+            "wit/{f} differs from its frozen copy in {}",
+            current.display()
+        );
+    }
+    let now = wit_lines(&wit);
+    let mut older = 0;
+    for entry in std::fs::read_dir(wit.join("versions")).unwrap() {
+        let dir = entry.unwrap().path();
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(dir.join("plugin.wit")).unwrap();
+        assert!(
+            text.contains(&format!("package ibkr:plugin@{name};")),
+            "wit/versions/{name} declares another version"
+        );
+        let v = super::runtime::parse_interface_name(&format!("a:b/c@{name}"))
+            .and_then(|(_, _, v)| v)
+            .unwrap();
+        if !super::runtime::version_compatible(v, super::bindings::VERSION) {
+            continue;
+        }
+        older += 1;
+        for ((file, old), (_, new)) in wit_lines(&dir).iter().zip(&now) {
+            let mut it = new.iter();
+            for line in old {
+                assert!(
+                    it.any(|l| l == line),
+                    "{file}: `{line}` of release {name} is changed or gone: not additive"
+                );
+            }
+        }
+    }
+    assert!(older >= 2, "0.1.0 and the current release are frozen");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,10 +488,10 @@ async fn directory_scan_caches_and_hot_reloads() {
     assert!(host.tools().iter().any(|t| t.name == "second__spin"));
 
     // Replaced file: new version swapped in; the old Arc still works for in-flight calls.
-    super::testing::install_guest("compat_minor", dir.path(), "template");
+    super::testing::install_guest("compat_next", dir.path(), "template");
     host.scan().await;
     let new = host.plugin("template").unwrap();
-    assert_eq!(new.wit_version, "0.1.1");
+    assert_eq!(new.wit_version, "0.1.2");
     assert!(!Arc::ptr_eq(&old, &new));
     assert!(old.tools.iter().any(|t| t.workflow == "quote_spread"));
 
@@ -376,4 +500,156 @@ async fn directory_scan_caches_and_hot_reloads() {
     let r = host.scan().await;
     assert_eq!(r.removed, vec!["second".to_string()]);
     assert!(!host.tools().iter().any(|t| t.plugin == "second"));
+}
+
+/// Answers every confirmation with `answer` after `delay`.
+struct SlowConfirmer {
+    delay: Duration,
+    answer: bool,
+}
+
+impl super::Confirmer for SlowConfirmer {
+    fn confirm(
+        &self,
+        _message: String,
+    ) -> futures::future::BoxFuture<'_, super::backend::ApiResult<bool>> {
+        Box::pin(async move {
+            tokio::time::sleep(self.delay).await;
+            Ok(self.answer)
+        })
+    }
+}
+
+fn confirming(delay: Duration) -> CallContext {
+    CallContext {
+        confirmer: Some(Arc::new(SlowConfirmer {
+            delay,
+            answer: true,
+        })),
+        ..CallContext::default()
+    }
+}
+
+/// The user's think time does not count against the deadline, the deadline still stops the
+/// plugin once it runs again, and the wait has its own bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmation_wait_is_outside_the_deadline_but_bounded() {
+    let host = host_with(None);
+    let limits = Limits {
+        confirm_timeout_ms: 1_500,
+        ..tight()
+    };
+    let p = host
+        .load_file(
+            "hostile",
+            &guest_wasm("hostile"),
+            settings(&[Capability::MarketData], limits),
+        )
+        .await
+        .unwrap();
+    // Two answers of 500 ms each: 1 s of waiting against a 400 ms deadline.
+    let t = Instant::now();
+    let out = p
+        .run_workflow(
+            "confirm",
+            json!({"times": 2}),
+            confirming(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out["answers"], json!([true, true]));
+    assert!(t.elapsed() >= Duration::from_millis(1_000));
+
+    // After the answer the deadline runs again: an endless loop is still stopped.
+    let t = Instant::now();
+    let err = p
+        .run_workflow(
+            "confirm_spin",
+            json!({}),
+            confirming(Duration::from_millis(500)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CallError::Timeout {
+                timeout_ms: 400,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+
+    // A user who never answers: the confirmation budget (1.5 s for the whole call) runs out
+    // and the plugin sees `declined`; the call does not hang.
+    let t = Instant::now();
+    let err = p
+        .run_workflow(
+            "confirm",
+            json!({"times": 1}),
+            confirming(Duration::from_secs(3600)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "declined", "{err}");
+    assert!(err.to_string().contains("1500 ms"), "{err}");
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(1_400) && took < Duration::from_secs(4),
+        "{took:?}"
+    );
+
+    // The budget is per call, for all confirmations together: 3 x 700 ms > 1.5 s.
+    let err = p
+        .run_workflow(
+            "confirm",
+            json!({"times": 3}),
+            confirming(Duration::from_millis(700)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "declined", "{err}");
+}
+
+/// A plugin may modify/cancel only its own orders: the ownership check comes before the
+/// broker (here: none, so an allowed call reports not-connected).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_cannot_touch_orders_they_did_not_place() {
+    let host = host_with(None);
+    let load = |manage_all_orders: bool| {
+        let host = host.clone();
+        async move {
+            let mut s = settings(&[Capability::Orders], Limits::default());
+            s.manage_all_orders = manage_all_orders;
+            host.load_file("sneaky", &guest_wasm("sneaky"), s)
+                .await
+                .unwrap()
+        }
+    };
+    let p = load(false).await;
+    for (wf, action) in [("cancel", "cancel"), ("modify", "modify")] {
+        let err = p
+            .run_workflow(
+                wf,
+                json!({"order_id": 4242, "limit_price": 1.0}),
+                CallContext::default(),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "permission-denied", "{err}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("{action} order 4242")) && msg.contains("manage_all_orders"),
+            "{msg}"
+        );
+    }
+    // The operator's setting lets the call through to the broker.
+    let p = load(true).await;
+    let err = p
+        .run_workflow("cancel", json!({"order_id": 4242}), CallContext::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "not-connected", "{err}");
 }

@@ -263,7 +263,7 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
             }
         };
     }
-    let st = orders::bracket(&req)?;
+    let st = orders::bracket_in_account(&req, input.account.as_deref())?;
     md.push_str(&format!(
         "\n## Placed ({})\n\n- Parent order {} ({:?})\n- Take-profit order {} ({:?})\n- Stop-loss order {} ({:?})\n\nThe children are OCA-linked: when one fills, the other is cancelled.\n",
         confirmation.describe(),

@@ -47,7 +47,7 @@ pub mod bindings {
 pub use serde_json::{Value, json};
 
 /// WIT package version this SDK builds against.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.1.1";
 
 /// Records shared with the host (contracts, quotes, bars, positions, orders, ...).
 pub use bindings::ibkr::plugin::types::{
@@ -188,7 +188,17 @@ pub mod orders {
     pub fn bracket(request: &BracketRequest) -> Result<BracketStatus, Error> {
         raw::bracket(request)
     }
+
+    /// Place a bracket order in `account` (none = the host's default account).
+    /// Needs a host with WIT `ibkr:plugin@0.1.1` or newer.
+    pub fn bracket_in_account(
+        request: &BracketRequest,
+        account: Option<&str>,
+    ) -> Result<BracketStatus, Error> {
+        raw::bracket_in_account(request, account)
+    }
     /// Modify a working order.
+    /// Only orders this plugin placed can be modified (unless the operator allows more).
     pub fn modify(order_id: i32, changes: OrderModification) -> Result<OrderStatus, Error> {
         raw::modify(order_id, changes)
     }

@@ -5,7 +5,16 @@ use ibkr_plugin_sdk::prelude::*;
 struct Hostile;
 
 const NAMES: &[&str] = &[
-    "spin", "bomb", "panic", "huge", "flood", "chatty", "ok", "quote",
+    "spin",
+    "bomb",
+    "panic",
+    "huge",
+    "flood",
+    "chatty",
+    "ok",
+    "quote",
+    "confirm",
+    "confirm_spin",
 ];
 
 impl Plugin for Hostile {
@@ -68,6 +77,26 @@ impl Plugin for Hostile {
             "quote" => {
                 let q = market_data::quote(&Contract::stock("AAPL"))?;
                 Ok(json!({"last": q.last}))
+            }
+            // Asks `times` confirmations (the wait must not count against the deadline).
+            "confirm" => {
+                let times = input["times"].as_u64().unwrap_or(1);
+                let mut answers = Vec::new();
+                for i in 0..times {
+                    answers.push(host::confirm(&format!("hostile confirmation {i}"))?);
+                }
+                Ok(json!({"answers": answers}))
+            }
+            // A confirmation, then an endless loop: the deadline must still stop it.
+            "confirm_spin" => {
+                let yes = host::confirm("hostile confirmation before spinning")?;
+                let mut x: u64 = u64::from(yes);
+                loop {
+                    x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    if x == 42 {
+                        return Ok(json!(x));
+                    }
+                }
             }
             _ => Err(Error::invalid(format!("unknown workflow `{name}`"))),
         }
