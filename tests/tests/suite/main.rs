@@ -13,6 +13,7 @@ mod host_orders;
 mod host_preview_modify;
 mod plugins_confirm;
 mod plugins_mcp;
+mod plugins_orders;
 mod workflows_analysis;
 mod workflows_rebalance;
 mod workflows_trading;

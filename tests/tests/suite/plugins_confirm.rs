@@ -1,12 +1,15 @@
 //! Plugin order confirmation through MCP elicitation: a real rmcp client that declares the
 //! `elicitation` capability answers the host's `elicitation/create` request; the bundled
 //! rebalance workflow runs WITHOUT the operator's `require_confirmation = "false"` waiver.
+//! The user's think time does not count against the plugin's deadline, and has its own bound.
 
 use crate::workflows_common;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
+use e2e::ibkr_mcp::plugins::config::{PartialLimits, PluginSettings};
 use parking_lot::Mutex;
 use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ElicitRequestParams,
@@ -17,7 +20,7 @@ use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{ClientHandler, ErrorData, Peer, RoleClient, ServiceExt};
 use serde_json::{Value, json};
-use workflows_common::{Setup, start};
+use workflows_common::{Setup, start_with};
 
 /// One elicitation request the client saw.
 #[derive(Debug, Clone)]
@@ -30,6 +33,8 @@ struct Seen {
 #[derive(Clone)]
 struct Confirming {
     accept: bool,
+    /// How long the "user" thinks before answering.
+    delay: Duration,
     seen: Arc<Mutex<Vec<Seen>>>,
 }
 
@@ -60,6 +65,7 @@ impl ClientHandler for Confirming {
             message,
             schema: serde_json::to_value(&requested_schema).unwrap_or_default(),
         });
+        tokio::time::sleep(self.delay).await;
         Ok(if self.accept {
             ElicitResult::new(ElicitationAction::Accept).with_content(json!({"confirm": true}))
         } else {
@@ -119,17 +125,45 @@ async fn positions(peer: &Peer<RoleClient>) -> Result<Vec<(String, f64)>> {
 }
 
 async fn rebalance_with(accept: bool) -> Result<(CallToolResult, Vec<Seen>, bool)> {
+    rebalance_slow(accept, Duration::ZERO, None).await
+}
+
+/// Rebalance with a user who answers after `delay`, and optionally tight plugin limits
+/// (`timeout_ms`, `confirm_timeout_ms`) for `rebalance_portfolio`.
+async fn rebalance_slow(
+    accept: bool,
+    delay: Duration,
+    limits: Option<(u64, u64)>,
+) -> Result<(CallToolResult, Vec<Seen>, bool)> {
     // `require_confirmation: true` = no operator waiver in the plugins' configuration.
-    let w = start(Setup {
-        require_confirmation: true,
-        ..Setup::default()
-    })
+    let w = start_with(
+        Setup {
+            require_confirmation: true,
+            ..Setup::default()
+        },
+        |config| {
+            if let Some((timeout_ms, confirm_timeout_ms)) = limits {
+                config.plugins.plugin.insert(
+                    "rebalance_portfolio".into(),
+                    PluginSettings {
+                        limits: Some(PartialLimits {
+                            timeout_ms: Some(timeout_ms),
+                            confirm_timeout_ms: Some(confirm_timeout_ms),
+                            ..PartialLimits::default()
+                        }),
+                        ..PluginSettings::default()
+                    },
+                );
+            }
+        },
+    )
     .await?;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let c = connect(
         &w.env.mcp_url(),
         Confirming {
             accept,
+            delay,
             seen: seen.clone(),
         },
     )
@@ -193,5 +227,40 @@ async fn declined_elicitation_places_nothing() -> Result<()> {
     );
     assert_one_confirmation(&seen);
     assert!(!moved, "nothing was placed");
+    Ok(())
+}
+
+/// The user thinks longer than the plugin's whole deadline: the wait is not charged to the
+/// deadline, so the confirmed orders are still placed.
+#[tokio::test]
+async fn slow_answer_does_not_count_against_the_plugin_deadline() -> Result<()> {
+    let t = Instant::now();
+    let (r, seen, moved) =
+        rebalance_slow(true, Duration::from_millis(4_000), Some((3_000, 60_000))).await?;
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+    let out = r.structured_content.clone().unwrap_or_default();
+    assert_eq!(out["data"]["status"], "rebalanced", "{}", out["report"]);
+    assert_one_confirmation(&seen);
+    assert!(moved, "positions moved in the simulator");
+    assert!(t.elapsed() >= Duration::from_millis(4_000));
+    Ok(())
+}
+
+/// A user who does not answer within the plugin's confirmation budget: the confirmation is
+/// declined by the host, nothing is placed, and the call ends instead of hanging.
+#[tokio::test]
+async fn unanswered_confirmation_times_out_and_places_nothing() -> Result<()> {
+    let t = Instant::now();
+    let (r, seen, moved) =
+        rebalance_slow(true, Duration::from_secs(20), Some((30_000, 1_500))).await?;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    let msg = text(&r);
+    assert!(
+        msg.contains("[declined]") && msg.contains("1500 ms"),
+        "{msg}"
+    );
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(!moved, "nothing was placed");
+    assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
     Ok(())
 }

@@ -224,8 +224,9 @@ async fn hot_reload_changes_tools_and_notifies_clients() -> Result<()> {
     let notified = |c: &Client| c.service().received.lock().tool_list_changed;
     let n0 = notified(&client);
 
-    // A new plugin appears (built against a compatible newer minor version).
-    install("compat_minor", env.dir.path(), "compat");
+    // A new plugin appears (built against a compatible newer minor version; the older
+    // release 0.1.0 is exercised in plugins_orders.rs).
+    install("compat_next", env.dir.path(), "compat");
     wait_for(&client, |n| n.iter().any(|x| x == "compat__version")).await?;
     let deadline = Instant::now() + Duration::from_secs(5);
     while notified(&client) == n0 && Instant::now() < deadline {
@@ -233,7 +234,7 @@ async fn hot_reload_changes_tools_and_notifies_clients() -> Result<()> {
     }
     assert!(notified(&client) > n0, "no tools/list_changed notification");
     let out = e2e::call(&client, "compat__version", json!({})).await?;
-    assert_eq!(out["built_against"], "0.1.1");
+    assert_eq!(out["built_against"], "next-minor");
 
     // A plugin whose imports exceed its grant is refused; nothing else changes.
     install("sneaky", env.dir.path(), "sneaky");

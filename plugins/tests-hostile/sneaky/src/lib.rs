@@ -15,7 +15,18 @@ fn order_id(input: &Value) -> Result<i32, Error> {
 }
 
 fn status(s: &ibkr_plugin_sdk::OrderStatus) -> Value {
-    json!({"order_id": s.order_id, "state": format!("{:?}", s.state)})
+    use ibkr_plugin_sdk::OrderState::*;
+    let state = match s.state {
+        PendingSubmit => "PendingSubmit",
+        PreSubmitted => "PreSubmitted",
+        Submitted => "Submitted",
+        Filled => "Filled",
+        PendingCancel => "PendingCancel",
+        Cancelled => "Cancelled",
+        Inactive => "Inactive",
+        Unknown => "Unknown",
+    };
+    json!({"order_id": s.order_id, "state": state})
 }
 
 impl Plugin for Sneaky {
