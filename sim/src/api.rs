@@ -270,6 +270,50 @@ pub struct ScanRow {
     pub legs: String,
 }
 
+/// A trade on the tape (historical ticks TRADES, tick-by-tick Last/AllLast). `time` is epoch
+/// seconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TickLast {
+    pub time: i64,
+    pub price: f64,
+    pub size: f64,
+    pub past_limit: bool,
+    pub unreported: bool,
+    pub exchange: String,
+    pub special_conditions: String,
+}
+
+/// A top-of-book change (historical ticks BID_ASK, tick-by-tick BidAsk).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TickBidAsk {
+    pub time: i64,
+    pub bid: f64,
+    pub ask: f64,
+    pub bid_size: f64,
+    pub ask_size: f64,
+    pub bid_past_low: bool,
+    pub ask_past_high: bool,
+}
+
+/// A midpoint change (historical ticks MIDPOINT; size is always 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TickMid {
+    pub time: i64,
+    pub price: f64,
+    pub size: f64,
+}
+
+/// One row of reqMktDepthExchanges.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DepthExchange {
+    pub exchange: String,
+    pub sec_type: String,
+    pub listing_exchange: String,
+    /// "Deep" or "Deep2".
+    pub service_data_type: String,
+    pub agg_group: i32,
+}
+
 /// TWS tick types the simulator emits (numeric values are IB's).
 pub mod tick {
     pub const BID_SIZE: i32 = 0;
@@ -453,6 +497,73 @@ pub enum Request {
     },
     /// cancelScannerSubscription (23).
     CancelScannerSubscription { req_id: ReqId },
+    /// reqRealTimeBars (50); the bar size is always 5 seconds (clients send 5 or 0).
+    ReqRealTimeBars {
+        req_id: ReqId,
+        contract: Contract,
+        what_to_show: String,
+        use_rth: bool,
+    },
+    /// cancelRealTimeBars (51).
+    CancelRealTimeBars { req_id: ReqId },
+    /// reqTickByTickData (97): tick_type "Last", "AllLast", "BidAsk" or "MidPoint".
+    ReqTickByTickData {
+        req_id: ReqId,
+        contract: Contract,
+        tick_type: String,
+        number_of_ticks: i32,
+        ignore_size: bool,
+    },
+    /// cancelTickByTickData (98).
+    CancelTickByTickData { req_id: ReqId },
+    /// reqMktDepth (10).
+    ReqMktDepth {
+        req_id: ReqId,
+        contract: Contract,
+        num_rows: i32,
+        is_smart_depth: bool,
+    },
+    /// cancelMktDepth (11).
+    CancelMktDepth { req_id: ReqId, is_smart_depth: bool },
+    /// reqMktDepthExchanges (82).
+    ReqMktDepthExchanges,
+    /// reqHistoricalTicks (96). Exactly one of start/end is normally given.
+    ReqHistoricalTicks {
+        req_id: ReqId,
+        contract: Contract,
+        start_date_time: String,
+        end_date_time: String,
+        number_of_ticks: i32,
+        /// TRADES, BID_ASK or MIDPOINT.
+        what_to_show: String,
+        use_rth: bool,
+        ignore_size: bool,
+    },
+    /// cancelHistoricalTicks (107).
+    CancelHistoricalTicks { req_id: ReqId },
+    /// reqHistogramData (88): time_period e.g. "3 days", "1 week", "2 months".
+    ReqHistogramData {
+        req_id: ReqId,
+        contract: Contract,
+        use_rth: bool,
+        time_period: String,
+    },
+    /// reqNewsProviders (85).
+    ReqNewsProviders,
+    /// reqSmartComponents (83).
+    ReqSmartComponents { req_id: ReqId, bbo_exchange: String },
+    /// reqFamilyCodes (80).
+    ReqFamilyCodes,
+    /// reqSoftDollarTiers (79).
+    ReqSoftDollarTiers { req_id: ReqId },
+    /// reqUserInfo (104).
+    ReqUserInfo { req_id: ReqId },
+    /// reqHistoricalNews (86).
+    ReqHistoricalNews {
+        req_id: ReqId,
+        con_id: i32,
+        provider_codes: String,
+    },
     /// A well-formed message the simulator does not implement: answered with an error
     /// (TWS sends 10xxx-style "not supported" errors) rather than silently ignored.
     Unsupported { msg_id: i32, req_id: Option<ReqId> },
@@ -717,6 +828,76 @@ pub enum Response {
     ScannerParameters { xml: String },
     /// scannerData (20) with all rows, then the end marker is implied by the codec.
     ScannerData { req_id: ReqId, rows: Vec<ScanRow> },
+    /// realtimeBar (50): one 5-second bar, `time` = bar start (epoch seconds).
+    RealTimeBar { req_id: ReqId, bar: Bar },
+    /// tickByTick (99) Last (tick_type 1) / AllLast (2).
+    TickByTickLast {
+        req_id: ReqId,
+        tick_type: i32,
+        tick: TickLast,
+    },
+    /// tickByTick (99) BidAsk (tick_type 3).
+    TickByTickBidAsk { req_id: ReqId, tick: TickBidAsk },
+    /// tickByTick (99) MidPoint (tick_type 4).
+    TickByTickMidPoint { req_id: ReqId, time: i64, mid: f64 },
+    /// updateMktDepth (12) when `market_maker` is None, updateMktDepthL2 (13) otherwise.
+    /// operation 0 insert, 1 update, 2 delete; side 0 ask, 1 bid.
+    MarketDepth {
+        req_id: ReqId,
+        position: i32,
+        market_maker: Option<String>,
+        operation: i32,
+        side: i32,
+        price: f64,
+        size: f64,
+        is_smart_depth: bool,
+    },
+    /// mktDepthExchanges (80).
+    MktDepthExchanges { exchanges: Vec<DepthExchange> },
+    /// historicalTicks (96): MIDPOINT.
+    HistoricalTicks {
+        req_id: ReqId,
+        ticks: Vec<TickMid>,
+        done: bool,
+    },
+    /// historicalTicksBidAsk (97).
+    HistoricalTicksBidAsk {
+        req_id: ReqId,
+        ticks: Vec<TickBidAsk>,
+        done: bool,
+    },
+    /// histogramData (89): (price, size) pairs.
+    HistogramData {
+        req_id: ReqId,
+        entries: Vec<(f64, f64)>,
+    },
+    /// newsProviders (85): (code, name).
+    NewsProviders { providers: Vec<(String, String)> },
+    /// smartComponents (82): (bit number, exchange, exchange letter).
+    SmartComponents {
+        req_id: ReqId,
+        components: Vec<(i32, String, String)>,
+    },
+    /// familyCodes (78): (account, family code).
+    FamilyCodes { codes: Vec<(String, String)> },
+    /// softDollarTiers (77): (name, value, display name).
+    SoftDollarTiers {
+        req_id: ReqId,
+        tiers: Vec<(String, String, String)>,
+    },
+    /// userInfo (107).
+    UserInfo {
+        req_id: ReqId,
+        white_branding_id: String,
+    },
+    /// historicalNewsEnd (87).
+    HistoricalNewsEnd { req_id: ReqId, has_more: bool },
+    /// historicalTicksLast (98): TRADES.
+    HistoricalTicksLast {
+        req_id: ReqId,
+        ticks: Vec<TickLast>,
+        done: bool,
+    },
 }
 
 /// Standard TWS error codes the simulator uses (values and texts are IB's).
@@ -749,4 +930,13 @@ pub mod errors {
     pub const NOT_SUBSCRIBED_DELAYED: i32 = 10167;
     pub const INVALID_ORDER_TYPE: i32 = 387;
     pub const QTY_ZERO: i32 = 10015;
+    pub const MAX_DEPTH_REQUESTS: i32 = 309;
+    pub const CANT_FIND_DEPTH: i32 = 310;
+    pub const NOT_SUBSCRIBED: i32 = 354;
+    pub const MAX_TICK_BY_TICK: i32 = 10190;
+    pub const DEPTH_NOT_SUPPORTED: i32 = 10092;
+    pub const FUNDAMENTALS_NOT_AVAILABLE: i32 = 430;
+    /// The simulator's answer to a request it does not simulate (not an IB code; chosen outside
+    /// every warning range so clients fail the request at once instead of timing out).
+    pub const NOT_SIMULATED: i32 = 10999;
 }

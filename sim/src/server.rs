@@ -718,6 +718,51 @@ async fn dispatcher(
                     handle_guarded(&shared, client_id, req, &tx);
                 }
             }
+            Request::ReqHistoricalTicks {
+                req_id,
+                ref contract,
+                ref start_date_time,
+                ref end_date_time,
+                number_of_ticks,
+                ref what_to_show,
+                use_rth,
+                ..
+            } if shared.pacing() => {
+                // Historical ticks count against the same limits as small bars.
+                let contract_key = format!(
+                    "{}|{}|{}|{}|{}",
+                    contract.con_id,
+                    contract.symbol,
+                    contract.sec_type,
+                    contract.exchange,
+                    what_to_show
+                );
+                let key = format!(
+                    "ticks|{contract_key}|{start_date_time}|{end_date_time}|{number_of_ticks}|{use_rth}"
+                );
+                let verdict = shared
+                    .pacer
+                    .lock()
+                    .check(Instant::now(), true, &key, &contract_key);
+                if let Err(why) = verdict {
+                    shared
+                        .counters
+                        .pacing_violations
+                        .fetch_add(1, Ordering::Relaxed);
+                    debug!(client_id, req_id, why, "historical ticks pacing violation");
+                    let now = shared.world.lock().now_ms();
+                    let _ = tx.try_send(Response::Error {
+                        id: req_id,
+                        time: now,
+                        code: errors::HISTORICAL_DATA_ERROR,
+                        message: "Historical Market Data Service error message:Pacing violation"
+                            .into(),
+                        advanced_order_reject_json: String::new(),
+                    });
+                } else {
+                    handle_guarded(&shared, client_id, req, &tx);
+                }
+            }
             req => handle_guarded(&shared, client_id, req, &tx),
         }
     }

@@ -725,3 +725,380 @@ pub struct ScannerData {
     #[prost(message, repeated, tag = "2")]
     pub scanner_data_element: Vec<ScannerDataElement>,
 }
+
+// ----------------------------------------------------------------------------- streams
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RealTimeBarsRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(int32, optional, tag = "3")]
+    pub bar_size: Option<i32>,
+    #[prost(string, optional, tag = "4")]
+    pub what_to_show: Option<String>,
+    #[prost(bool, optional, tag = "5")]
+    pub use_rth: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct RealTimeBarTick {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int64, optional, tag = "2")]
+    pub time: Option<i64>,
+    #[prost(double, optional, tag = "3")]
+    pub open: Option<f64>,
+    #[prost(double, optional, tag = "4")]
+    pub high: Option<f64>,
+    #[prost(double, optional, tag = "5")]
+    pub low: Option<f64>,
+    #[prost(double, optional, tag = "6")]
+    pub close: Option<f64>,
+    #[prost(string, optional, tag = "7")]
+    pub volume: Option<String>,
+    #[prost(string, optional, tag = "8")]
+    pub wap: Option<String>,
+    #[prost(int32, optional, tag = "9")]
+    pub count: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickByTickRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(string, optional, tag = "3")]
+    pub tick_type: Option<String>,
+    #[prost(int32, optional, tag = "4")]
+    pub number_of_ticks: Option<i32>,
+    #[prost(bool, optional, tag = "5")]
+    pub ignore_size: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickAttribLast {
+    #[prost(bool, optional, tag = "1")]
+    pub past_limit: Option<bool>,
+    #[prost(bool, optional, tag = "2")]
+    pub unreported: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickAttribBidAsk {
+    #[prost(bool, optional, tag = "1")]
+    pub bid_past_low: Option<bool>,
+    #[prost(bool, optional, tag = "2")]
+    pub ask_past_high: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalTick {
+    #[prost(int64, optional, tag = "1")]
+    pub time: Option<i64>,
+    #[prost(double, optional, tag = "2")]
+    pub price: Option<f64>,
+    #[prost(string, optional, tag = "3")]
+    pub size: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalTickBidAsk {
+    #[prost(int64, optional, tag = "1")]
+    pub time: Option<i64>,
+    #[prost(message, optional, tag = "2")]
+    pub tick_attrib_bid_ask: Option<TickAttribBidAsk>,
+    #[prost(double, optional, tag = "3")]
+    pub price_bid: Option<f64>,
+    #[prost(double, optional, tag = "4")]
+    pub price_ask: Option<f64>,
+    #[prost(string, optional, tag = "5")]
+    pub size_bid: Option<String>,
+    #[prost(string, optional, tag = "6")]
+    pub size_ask: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalTickLast {
+    #[prost(int64, optional, tag = "1")]
+    pub time: Option<i64>,
+    #[prost(message, optional, tag = "2")]
+    pub tick_attrib_last: Option<TickAttribLast>,
+    #[prost(double, optional, tag = "3")]
+    pub price: Option<f64>,
+    #[prost(string, optional, tag = "4")]
+    pub size: Option<String>,
+    #[prost(string, optional, tag = "5")]
+    pub exchange: Option<String>,
+    #[prost(string, optional, tag = "6")]
+    pub special_conditions: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TickByTickData {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub tick_type: Option<i32>,
+    #[prost(oneof = "tick_by_tick_data::Tick", tags = "3, 4, 5")]
+    pub tick: Option<tick_by_tick_data::Tick>,
+}
+
+pub mod tick_by_tick_data {
+    #[derive(Clone, PartialEq, prost::Oneof)]
+    pub enum Tick {
+        #[prost(message, tag = "3")]
+        Last(super::HistoricalTickLast),
+        #[prost(message, tag = "4")]
+        BidAsk(super::HistoricalTickBidAsk),
+        #[prost(message, tag = "5")]
+        MidPoint(super::HistoricalTick),
+    }
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MarketDepthRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(int32, optional, tag = "3")]
+    pub num_rows: Option<i32>,
+    #[prost(bool, optional, tag = "4")]
+    pub is_smart_depth: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct CancelMarketDepth {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(bool, optional, tag = "2")]
+    pub is_smart_depth: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MarketDepthData {
+    #[prost(int32, optional, tag = "1")]
+    pub position: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub operation: Option<i32>,
+    #[prost(int32, optional, tag = "3")]
+    pub side: Option<i32>,
+    #[prost(double, optional, tag = "4")]
+    pub price: Option<f64>,
+    #[prost(string, optional, tag = "5")]
+    pub size: Option<String>,
+    #[prost(string, optional, tag = "6")]
+    pub market_maker: Option<String>,
+    #[prost(bool, optional, tag = "7")]
+    pub is_smart_depth: Option<bool>,
+}
+
+/// Both MarketDepth (12) and MarketDepthL2 (13) have this shape.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MarketDepth {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub market_depth_data: Option<MarketDepthData>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct DepthMarketDataDescription {
+    #[prost(string, optional, tag = "1")]
+    pub exchange: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub sec_type: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub listing_exch: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub service_data_type: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub agg_group: Option<i32>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct MarketDepthExchanges {
+    #[prost(message, repeated, tag = "1")]
+    pub depth_market_data_descriptions: Vec<DepthMarketDataDescription>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalTicksRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(string, optional, tag = "3")]
+    pub start_date_time: Option<String>,
+    #[prost(string, optional, tag = "4")]
+    pub end_date_time: Option<String>,
+    #[prost(int32, optional, tag = "5")]
+    pub number_of_ticks: Option<i32>,
+    #[prost(string, optional, tag = "6")]
+    pub what_to_show: Option<String>,
+    #[prost(bool, optional, tag = "7")]
+    pub use_rth: Option<bool>,
+    #[prost(bool, optional, tag = "8")]
+    pub ignore_size: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalTicks {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub historical_ticks: Vec<HistoricalTick>,
+    #[prost(bool, optional, tag = "3")]
+    pub is_done: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalTicksBidAsk {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub historical_ticks_bid_ask: Vec<HistoricalTickBidAsk>,
+    #[prost(bool, optional, tag = "3")]
+    pub is_done: Option<bool>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalTicksLast {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub historical_ticks_last: Vec<HistoricalTickLast>,
+    #[prost(bool, optional, tag = "3")]
+    pub is_done: Option<bool>,
+}
+
+// ----------------------------------------------------------------------------- reference extras
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistogramDataRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, optional, tag = "2")]
+    pub contract: Option<Contract>,
+    #[prost(bool, optional, tag = "3")]
+    pub use_rth: Option<bool>,
+    #[prost(string, optional, tag = "4")]
+    pub time_period: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistogramDataEntry {
+    #[prost(double, optional, tag = "1")]
+    pub price: Option<f64>,
+    #[prost(string, optional, tag = "2")]
+    pub size: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistogramData {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub histogram_data_entries: Vec<HistogramDataEntry>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct NewsProvider {
+    #[prost(string, optional, tag = "1")]
+    pub provider_code: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub provider_name: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct NewsProviders {
+    #[prost(message, repeated, tag = "1")]
+    pub news_providers: Vec<NewsProvider>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SmartComponentsRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub bbo_exchange: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SmartComponent {
+    #[prost(int32, optional, tag = "1")]
+    pub bit_number: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub exchange: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub exchange_letter: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SmartComponents {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub smart_components: Vec<SmartComponent>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FamilyCode {
+    #[prost(string, optional, tag = "1")]
+    pub account_id: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub family_code: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct FamilyCodes {
+    #[prost(message, repeated, tag = "1")]
+    pub family_codes: Vec<FamilyCode>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SoftDollarTier {
+    #[prost(string, optional, tag = "1")]
+    pub name: Option<String>,
+    #[prost(string, optional, tag = "2")]
+    pub value: Option<String>,
+    #[prost(string, optional, tag = "3")]
+    pub display_name: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SoftDollarTiers {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(message, repeated, tag = "2")]
+    pub soft_dollar_tiers: Vec<SoftDollarTier>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct UserInfo {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(string, optional, tag = "2")]
+    pub white_branding_id: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalNewsRequest {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(int32, optional, tag = "2")]
+    pub con_id: Option<i32>,
+    #[prost(string, optional, tag = "3")]
+    pub provider_codes: Option<String>,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct HistoricalNewsEnd {
+    #[prost(int32, optional, tag = "1")]
+    pub req_id: Option<i32>,
+    #[prost(bool, optional, tag = "2")]
+    pub has_more: Option<bool>,
+}

@@ -57,6 +57,22 @@ mod out_ids {
     pub const REQ_PNL_SINGLE: i32 = 94;
     pub const CANCEL_PNL_SINGLE: i32 = 95;
     pub const REQ_COMPLETED_ORDERS: i32 = 99;
+    pub const REQ_MKT_DEPTH: i32 = 10;
+    pub const CANCEL_MKT_DEPTH: i32 = 11;
+    pub const REQ_REAL_TIME_BARS: i32 = 50;
+    pub const CANCEL_REAL_TIME_BARS: i32 = 51;
+    pub const REQ_MKT_DEPTH_EXCHANGES: i32 = 82;
+    pub const REQ_HISTORICAL_TICKS: i32 = 96;
+    pub const REQ_TICK_BY_TICK_DATA: i32 = 97;
+    pub const CANCEL_TICK_BY_TICK_DATA: i32 = 98;
+    pub const CANCEL_HISTORICAL_TICKS: i32 = 107;
+    pub const REQ_SOFT_DOLLAR_TIERS: i32 = 79;
+    pub const REQ_FAMILY_CODES: i32 = 80;
+    pub const REQ_SMART_COMPONENTS: i32 = 83;
+    pub const REQ_NEWS_PROVIDERS: i32 = 85;
+    pub const REQ_HISTORICAL_NEWS: i32 = 86;
+    pub const REQ_HISTOGRAM_DATA: i32 = 88;
+    pub const REQ_USER_INFO: i32 = 104;
     /// Highest request id defined by the protocol (UpdateConfig).
     pub const MAX_KNOWN: i32 = 109;
     /// Ids in 1..=MAX_KNOWN that the protocol does not define.
@@ -114,6 +130,21 @@ pub mod in_ids {
     pub const COMPLETED_ORDER: i32 = 101;
     pub const COMPLETED_ORDERS_END: i32 = 102;
     pub const HISTORICAL_DATA_END: i32 = 108;
+    pub const MARKET_DEPTH: i32 = 12;
+    pub const MARKET_DEPTH_L2: i32 = 13;
+    pub const REAL_TIME_BARS: i32 = 50;
+    pub const MKT_DEPTH_EXCHANGES: i32 = 80;
+    pub const HISTORICAL_TICKS: i32 = 96;
+    pub const HISTORICAL_TICKS_BID_ASK: i32 = 97;
+    pub const HISTORICAL_TICKS_LAST: i32 = 98;
+    pub const TICK_BY_TICK: i32 = 99;
+    pub const SOFT_DOLLAR_TIERS: i32 = 77;
+    pub const FAMILY_CODES: i32 = 78;
+    pub const SMART_COMPONENTS: i32 = 82;
+    pub const NEWS_PROVIDERS: i32 = 85;
+    pub const HISTORICAL_NEWS_END: i32 = 87;
+    pub const HISTOGRAM_DATA: i32 = 89;
+    pub const USER_INFO: i32 = 107;
 }
 
 /// Per-connection protobuf codec.
@@ -531,6 +562,96 @@ pub fn decode_request(frame: &[u8]) -> Result<Request, DecodeError> {
         CANCEL_SCANNER_SUBSCRIPTION => Request::CancelScannerSubscription {
             req_id: req_id_only(id, payload)?,
         },
+        REQ_REAL_TIME_BARS => {
+            let m: pb::RealTimeBarsRequest = parse(id, payload)?;
+            Request::ReqRealTimeBars {
+                req_id: m.req_id.unwrap_or_default(),
+                contract: contract_from_pb(m.contract.unwrap_or_default()),
+                what_to_show: s(m.what_to_show),
+                use_rth: m.use_rth.unwrap_or_default(),
+            }
+        }
+        CANCEL_REAL_TIME_BARS => Request::CancelRealTimeBars {
+            req_id: req_id_only(id, payload)?,
+        },
+        REQ_TICK_BY_TICK_DATA => {
+            let m: pb::TickByTickRequest = parse(id, payload)?;
+            Request::ReqTickByTickData {
+                req_id: m.req_id.unwrap_or_default(),
+                contract: contract_from_pb(m.contract.unwrap_or_default()),
+                tick_type: s(m.tick_type),
+                number_of_ticks: m.number_of_ticks.unwrap_or_default(),
+                ignore_size: m.ignore_size.unwrap_or_default(),
+            }
+        }
+        CANCEL_TICK_BY_TICK_DATA => Request::CancelTickByTickData {
+            req_id: req_id_only(id, payload)?,
+        },
+        REQ_MKT_DEPTH => {
+            let m: pb::MarketDepthRequest = parse(id, payload)?;
+            Request::ReqMktDepth {
+                req_id: m.req_id.unwrap_or_default(),
+                contract: contract_from_pb(m.contract.unwrap_or_default()),
+                num_rows: m.num_rows.unwrap_or_default(),
+                is_smart_depth: m.is_smart_depth.unwrap_or_default(),
+            }
+        }
+        CANCEL_MKT_DEPTH => {
+            let m: pb::CancelMarketDepth = parse(id, payload)?;
+            Request::CancelMktDepth {
+                req_id: m.req_id.unwrap_or_default(),
+                is_smart_depth: m.is_smart_depth.unwrap_or_default(),
+            }
+        }
+        REQ_MKT_DEPTH_EXCHANGES => Request::ReqMktDepthExchanges,
+        REQ_HISTORICAL_TICKS => {
+            let m: pb::HistoricalTicksRequest = parse(id, payload)?;
+            Request::ReqHistoricalTicks {
+                req_id: m.req_id.unwrap_or_default(),
+                contract: contract_from_pb(m.contract.unwrap_or_default()),
+                start_date_time: s(m.start_date_time),
+                end_date_time: s(m.end_date_time),
+                number_of_ticks: m.number_of_ticks.unwrap_or_default(),
+                what_to_show: s(m.what_to_show),
+                use_rth: m.use_rth.unwrap_or_default(),
+                ignore_size: m.ignore_size.unwrap_or_default(),
+            }
+        }
+        CANCEL_HISTORICAL_TICKS => Request::CancelHistoricalTicks {
+            req_id: req_id_only(id, payload)?,
+        },
+        REQ_HISTOGRAM_DATA => {
+            let m: pb::HistogramDataRequest = parse(id, payload)?;
+            Request::ReqHistogramData {
+                req_id: m.req_id.unwrap_or_default(),
+                contract: contract_from_pb(m.contract.unwrap_or_default()),
+                use_rth: m.use_rth.unwrap_or_default(),
+                time_period: s(m.time_period),
+            }
+        }
+        REQ_NEWS_PROVIDERS => Request::ReqNewsProviders,
+        REQ_FAMILY_CODES => Request::ReqFamilyCodes,
+        REQ_SMART_COMPONENTS => {
+            let m: pb::SmartComponentsRequest = parse(id, payload)?;
+            Request::ReqSmartComponents {
+                req_id: m.req_id.unwrap_or_default(),
+                bbo_exchange: s(m.bbo_exchange),
+            }
+        }
+        REQ_SOFT_DOLLAR_TIERS => Request::ReqSoftDollarTiers {
+            req_id: req_id_only(id, payload)?,
+        },
+        REQ_USER_INFO => Request::ReqUserInfo {
+            req_id: req_id_only(id, payload)?,
+        },
+        REQ_HISTORICAL_NEWS => {
+            let m: pb::HistoricalNewsRequest = parse(id, payload)?;
+            Request::ReqHistoricalNews {
+                req_id: m.req_id.unwrap_or_default(),
+                con_id: m.con_id.unwrap_or_default(),
+                provider_codes: s(m.provider_codes),
+            }
+        }
         other if out_ids::is_defined(other) => {
             // Well-formed but unimplemented: recover the request id (field 1) when there is one.
             let req_id = pb::ReqIdOnly::decode(payload).ok().and_then(|m| m.req_id);
@@ -1401,6 +1522,268 @@ pub fn encode_response(resp: &Response, out: &mut Vec<u8>) {
                     .collect(),
             },
         ),
+        Response::RealTimeBar { req_id, bar } => put(
+            out,
+            REAL_TIME_BARS,
+            &pb::RealTimeBarTick {
+                req_id: Some(*req_id),
+                time: Some(bar.time),
+                open: Some(bar.open),
+                high: Some(bar.high),
+                low: Some(bar.low),
+                close: Some(bar.close),
+                volume: Some(fmt_num(bar.volume)),
+                wap: Some(fmt_num(bar.wap)),
+                count: Some(bar.count),
+            },
+        ),
+        Response::TickByTickLast {
+            req_id,
+            tick_type,
+            tick,
+        } => put(
+            out,
+            TICK_BY_TICK,
+            &pb::TickByTickData {
+                req_id: Some(*req_id),
+                tick_type: Some(*tick_type),
+                tick: Some(pb::tick_by_tick_data::Tick::Last(tick_last_to_pb(tick))),
+            },
+        ),
+        Response::TickByTickBidAsk { req_id, tick } => put(
+            out,
+            TICK_BY_TICK,
+            &pb::TickByTickData {
+                req_id: Some(*req_id),
+                tick_type: Some(3),
+                tick: Some(pb::tick_by_tick_data::Tick::BidAsk(tick_bid_ask_to_pb(
+                    tick,
+                ))),
+            },
+        ),
+        Response::TickByTickMidPoint { req_id, time, mid } => put(
+            out,
+            TICK_BY_TICK,
+            &pb::TickByTickData {
+                req_id: Some(*req_id),
+                tick_type: Some(4),
+                tick: Some(pb::tick_by_tick_data::Tick::MidPoint(pb::HistoricalTick {
+                    time: Some(*time),
+                    price: Some(*mid),
+                    size: None,
+                })),
+            },
+        ),
+        Response::MarketDepth {
+            req_id,
+            position,
+            market_maker,
+            operation,
+            side,
+            price,
+            size,
+            is_smart_depth,
+        } => put(
+            out,
+            if market_maker.is_some() {
+                MARKET_DEPTH_L2
+            } else {
+                MARKET_DEPTH
+            },
+            &pb::MarketDepth {
+                req_id: Some(*req_id),
+                market_depth_data: Some(pb::MarketDepthData {
+                    position: Some(*position),
+                    operation: Some(*operation),
+                    side: Some(*side),
+                    price: Some(*price),
+                    size: Some(fmt_num(*size)),
+                    market_maker: market_maker.clone(),
+                    is_smart_depth: market_maker.as_ref().map(|_| *is_smart_depth),
+                }),
+            },
+        ),
+        Response::MktDepthExchanges { exchanges } => put(
+            out,
+            MKT_DEPTH_EXCHANGES,
+            &pb::MarketDepthExchanges {
+                depth_market_data_descriptions: exchanges
+                    .iter()
+                    .map(|d| pb::DepthMarketDataDescription {
+                        exchange: Some(d.exchange.clone()),
+                        sec_type: Some(d.sec_type.clone()),
+                        listing_exch: Some(d.listing_exchange.clone()),
+                        service_data_type: Some(d.service_data_type.clone()),
+                        agg_group: Some(d.agg_group),
+                    })
+                    .collect(),
+            },
+        ),
+        Response::HistoricalTicks {
+            req_id,
+            ticks,
+            done,
+        } => put(
+            out,
+            HISTORICAL_TICKS,
+            &pb::HistoricalTicks {
+                req_id: Some(*req_id),
+                historical_ticks: ticks
+                    .iter()
+                    .map(|t| pb::HistoricalTick {
+                        time: Some(t.time),
+                        price: Some(t.price),
+                        size: Some(fmt_num(t.size)),
+                    })
+                    .collect(),
+                is_done: Some(*done),
+            },
+        ),
+        Response::HistoricalTicksBidAsk {
+            req_id,
+            ticks,
+            done,
+        } => put(
+            out,
+            HISTORICAL_TICKS_BID_ASK,
+            &pb::HistoricalTicksBidAsk {
+                req_id: Some(*req_id),
+                historical_ticks_bid_ask: ticks.iter().map(tick_bid_ask_to_pb).collect(),
+                is_done: Some(*done),
+            },
+        ),
+        Response::HistoricalTicksLast {
+            req_id,
+            ticks,
+            done,
+        } => put(
+            out,
+            HISTORICAL_TICKS_LAST,
+            &pb::HistoricalTicksLast {
+                req_id: Some(*req_id),
+                historical_ticks_last: ticks.iter().map(tick_last_to_pb).collect(),
+                is_done: Some(*done),
+            },
+        ),
+        Response::HistogramData { req_id, entries } => {
+            put(out, HISTOGRAM_DATA, &histogram_to_pb(*req_id, entries))
+        }
+        Response::NewsProviders { providers } => put(
+            out,
+            NEWS_PROVIDERS,
+            &pb::NewsProviders {
+                news_providers: providers
+                    .iter()
+                    .map(|(c, n)| pb::NewsProvider {
+                        provider_code: Some(c.clone()),
+                        provider_name: Some(n.clone()),
+                    })
+                    .collect(),
+            },
+        ),
+        Response::SmartComponents { req_id, components } => put(
+            out,
+            SMART_COMPONENTS,
+            &pb::SmartComponents {
+                req_id: Some(*req_id),
+                smart_components: components
+                    .iter()
+                    .map(|(b, e, l)| pb::SmartComponent {
+                        bit_number: Some(*b),
+                        exchange: Some(e.clone()),
+                        exchange_letter: Some(l.clone()),
+                    })
+                    .collect(),
+            },
+        ),
+        Response::FamilyCodes { codes } => put(
+            out,
+            FAMILY_CODES,
+            &pb::FamilyCodes {
+                family_codes: codes
+                    .iter()
+                    .map(|(a, c)| pb::FamilyCode {
+                        account_id: Some(a.clone()),
+                        family_code: opt_str(c),
+                    })
+                    .collect(),
+            },
+        ),
+        Response::SoftDollarTiers { req_id, tiers } => put(
+            out,
+            SOFT_DOLLAR_TIERS,
+            &pb::SoftDollarTiers {
+                req_id: Some(*req_id),
+                soft_dollar_tiers: tiers
+                    .iter()
+                    .map(|(n, v, d)| pb::SoftDollarTier {
+                        name: Some(n.clone()),
+                        value: Some(v.clone()),
+                        display_name: Some(d.clone()),
+                    })
+                    .collect(),
+            },
+        ),
+        Response::UserInfo {
+            req_id,
+            white_branding_id,
+        } => put(
+            out,
+            USER_INFO,
+            &pb::UserInfo {
+                req_id: Some(*req_id),
+                white_branding_id: Some(white_branding_id.clone()),
+            },
+        ),
+        Response::HistoricalNewsEnd { req_id, has_more } => put(
+            out,
+            HISTORICAL_NEWS_END,
+            &pb::HistoricalNewsEnd {
+                req_id: Some(*req_id),
+                has_more: Some(*has_more),
+            },
+        ),
+    }
+}
+
+fn histogram_to_pb(req_id: i32, entries: &[(f64, f64)]) -> pb::HistogramData {
+    pb::HistogramData {
+        req_id: Some(req_id),
+        histogram_data_entries: entries
+            .iter()
+            .map(|(p, n)| pb::HistogramDataEntry {
+                price: Some(*p),
+                size: Some(fmt_num(*n)),
+            })
+            .collect(),
+    }
+}
+
+fn tick_last_to_pb(t: &api::TickLast) -> pb::HistoricalTickLast {
+    pb::HistoricalTickLast {
+        time: Some(t.time),
+        tick_attrib_last: Some(pb::TickAttribLast {
+            past_limit: Some(t.past_limit),
+            unreported: Some(t.unreported),
+        }),
+        price: Some(t.price),
+        size: Some(fmt_num(t.size)),
+        exchange: opt_str(&t.exchange),
+        special_conditions: opt_str(&t.special_conditions),
+    }
+}
+
+fn tick_bid_ask_to_pb(t: &api::TickBidAsk) -> pb::HistoricalTickBidAsk {
+    pb::HistoricalTickBidAsk {
+        time: Some(t.time),
+        tick_attrib_bid_ask: Some(pb::TickAttribBidAsk {
+            bid_past_low: Some(t.bid_past_low),
+            ask_past_high: Some(t.ask_past_high),
+        }),
+        price_bid: Some(t.bid),
+        price_ask: Some(t.ask),
+        size_bid: Some(fmt_num(t.bid_size)),
+        size_ask: Some(fmt_num(t.ask_size)),
     }
 }
 
@@ -1452,12 +1835,12 @@ mod tests {
             decode_request(&f),
             Err(DecodeError::Malformed { .. })
         ));
-        // Unimplemented but defined: reqMktDepth with req id 5.
-        let f = frame(10, &pb::ReqIdOnly { req_id: Some(5) });
+        // Unimplemented but defined: reqFundamentalData with req id 5.
+        let f = frame(52, &pb::ReqIdOnly { req_id: Some(5) });
         assert_eq!(
             decode_request(&f).unwrap(),
             Request::Unsupported {
-                msg_id: 10,
+                msg_id: 52,
                 req_id: Some(5)
             }
         );

@@ -77,6 +77,27 @@ pub(crate) fn decode(version: i32, frame: &[u8]) -> R<Request> {
             }
             Request::ReqContractDetails { req_id, contract }
         }
+        10 => {
+            r.skip("version")?;
+            let req_id = r.int("reqId")?;
+            let contract = contract12(&mut r)?;
+            let num_rows = r.int("numRows")?;
+            let is_smart_depth = r.boolean("isSmartDepth")?;
+            r.skip("mktDepthOptions")?;
+            Request::ReqMktDepth {
+                req_id,
+                contract,
+                num_rows,
+                is_smart_depth,
+            }
+        }
+        11 => {
+            r.skip("version")?;
+            Request::CancelMktDepth {
+                req_id: r.int("reqId")?,
+                is_smart_depth: r.boolean("isSmartDepth")?,
+            }
+        }
         12 => {
             r.skip("version")?;
             Request::ReqNewsBulletins {
@@ -122,6 +143,27 @@ pub(crate) fn decode(version: i32, frame: &[u8]) -> R<Request> {
         49 => {
             r.skip("version")?;
             Request::ReqCurrentTime
+        }
+        50 => {
+            r.skip("version")?;
+            let req_id = r.int("reqId")?;
+            let contract = contract12(&mut r)?;
+            r.skip("barSize")?;
+            let what_to_show = r.string("whatToShow")?;
+            let use_rth = r.boolean("useRTH")?;
+            r.skip("realTimeBarsOptions")?;
+            Request::ReqRealTimeBars {
+                req_id,
+                contract,
+                what_to_show,
+                use_rth,
+            }
+        }
+        51 => {
+            r.skip("version")?;
+            Request::CancelRealTimeBars {
+                req_id: r.int("reqId")?,
+            }
         }
         58 => {
             r.skip("version")?;
@@ -240,6 +282,80 @@ pub(crate) fn decode(version: i32, frame: &[u8]) -> R<Request> {
         95 => Request::CancelPnLSingle {
             req_id: r.int("reqId")?,
         },
+        79 => Request::ReqSoftDollarTiers {
+            req_id: r.int("reqId")?,
+        },
+        80 => Request::ReqFamilyCodes,
+        82 => Request::ReqMktDepthExchanges,
+        83 => Request::ReqSmartComponents {
+            req_id: r.int("reqId")?,
+            bbo_exchange: r.string("bboExchange")?,
+        },
+        85 => Request::ReqNewsProviders,
+        86 => {
+            let req_id = r.int("reqId")?;
+            let con_id = r.int("conId")?;
+            let provider_codes = r.string("providerCodes")?;
+            r.skip("startDateTime")?;
+            r.skip("endDateTime")?;
+            r.skip("totalResults")?;
+            r.skip("historicalNewsOptions")?;
+            Request::ReqHistoricalNews {
+                req_id,
+                con_id,
+                provider_codes,
+            }
+        }
+        88 => {
+            let req_id = r.int("reqId")?;
+            let mut contract = contract12(&mut r)?;
+            contract.include_expired = r.boolean("includeExpired")?;
+            Request::ReqHistogramData {
+                req_id,
+                contract,
+                use_rth: r.boolean("useRTH")?,
+                time_period: r.string("timePeriod")?,
+            }
+        }
+        104 => Request::ReqUserInfo {
+            req_id: r.int("reqId")?,
+        },
+        96 => {
+            let req_id = r.int("reqId")?;
+            let mut contract = contract12(&mut r)?;
+            contract.include_expired = r.boolean("includeExpired")?;
+            let start_date_time = r.string("startDateTime")?;
+            let end_date_time = r.string("endDateTime")?;
+            let number_of_ticks = r.int("numberOfTicks")?;
+            let what_to_show = r.string("whatToShow")?;
+            let use_rth = r.boolean("useRth")?;
+            let ignore_size = r.boolean("ignoreSize")?;
+            r.skip("miscOptions")?;
+            Request::ReqHistoricalTicks {
+                req_id,
+                contract,
+                start_date_time,
+                end_date_time,
+                number_of_ticks,
+                what_to_show,
+                use_rth,
+                ignore_size,
+            }
+        }
+        97 => {
+            let req_id = r.int("reqId")?;
+            let contract = contract12(&mut r)?;
+            Request::ReqTickByTickData {
+                req_id,
+                contract,
+                tick_type: r.string("tickType")?,
+                number_of_ticks: r.int("numberOfTicks")?,
+                ignore_size: r.boolean("ignoreSize")?,
+            }
+        }
+        98 => Request::CancelTickByTickData {
+            req_id: r.int("reqId")?,
+        },
         99 => Request::ReqCompletedOrders {
             api_only: r.boolean("apiOnly")?,
         },
@@ -256,9 +372,9 @@ fn unsupported(mut r: Reader<'_>) -> R<Request> {
     let msg_id = r.msg_id();
     // Position of the request id: after a version field (1) or right after the id (0).
     let req_id_at: Option<usize> = match msg_id {
-        10 | 11 | 21 | 50 | 51 | 52 | 53 | 54 | 55 | 56 | 57 | 67 | 68 | 69 | 70 => Some(1),
-        79 | 83 | 84 | 86 | 88 | 89 | 96 | 97 | 98 | 100 | 101 | 102 | 103 | 104 => Some(0),
-        14 | 18 | 19 | 65 | 66 | 72 | 73 | 80 | 82 | 85 => None,
+        21 | 52 | 53 | 54 | 55 | 56 | 57 | 67 | 68 | 69 | 70 => Some(1),
+        84 | 89 | 100 | 101 | 102 | 103 | 104 => Some(0),
+        14 | 18 | 19 | 65 | 66 | 72 | 73 => None,
         _ => return Err(DecodeError::UnknownMessage(msg_id)),
     };
     let req_id = match req_id_at {

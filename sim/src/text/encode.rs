@@ -461,7 +461,183 @@ fn body(v: i32, resp: &Response, w: &mut W<'_>) {
                     .s(&row.legs);
             }
         }
+        Response::RealTimeBar { req_id, bar } => {
+            w.i(50)
+                .i(3)
+                .i(*req_id)
+                .i(bar.time)
+                .f(bar.open)
+                .f(bar.high)
+                .f(bar.low)
+                .f(bar.close)
+                .d(bar.volume)
+                .d(bar.wap)
+                .i(bar.count);
+        }
+        Response::TickByTickLast {
+            req_id,
+            tick_type,
+            tick,
+        } => {
+            w.i(99)
+                .i(*req_id)
+                .i(*tick_type)
+                .i(tick.time)
+                .f(tick.price)
+                .d(tick.size)
+                .i(last_mask(tick))
+                .s(&tick.exchange)
+                .s(&tick.special_conditions);
+        }
+        Response::TickByTickBidAsk { req_id, tick } => {
+            // Tick-by-tick: bit 0 bidPastLow, bit 1 askPastHigh.
+            let mask = i32::from(tick.bid_past_low) | (i32::from(tick.ask_past_high) << 1);
+            w.i(99)
+                .i(*req_id)
+                .i(3)
+                .i(tick.time)
+                .f(tick.bid)
+                .f(tick.ask)
+                .d(tick.bid_size)
+                .d(tick.ask_size)
+                .i(mask);
+        }
+        Response::TickByTickMidPoint { req_id, time, mid } => {
+            w.i(99).i(*req_id).i(4).i(*time).f(*mid);
+        }
+        Response::MarketDepth {
+            req_id,
+            position,
+            market_maker,
+            operation,
+            side,
+            price,
+            size,
+            is_smart_depth,
+        } => match market_maker {
+            None => {
+                w.i(12)
+                    .i(1)
+                    .i(*req_id)
+                    .i(*position)
+                    .i(*operation)
+                    .i(*side)
+                    .f(*price)
+                    .d(*size);
+            }
+            Some(mm) => {
+                w.i(13)
+                    .i(1)
+                    .i(*req_id)
+                    .i(*position)
+                    .s(mm)
+                    .i(*operation)
+                    .i(*side)
+                    .f(*price)
+                    .d(*size)
+                    .b(*is_smart_depth);
+            }
+        },
+        Response::MktDepthExchanges { exchanges } => {
+            w.i(80).i(exchanges.len() as i64);
+            for d in exchanges {
+                w.s(&d.exchange)
+                    .s(&d.sec_type)
+                    .s(&d.listing_exchange)
+                    .s(&d.service_data_type)
+                    .i(d.agg_group);
+            }
+        }
+        Response::HistoricalTicks {
+            req_id,
+            ticks,
+            done,
+        } => {
+            w.i(96).i(*req_id).i(ticks.len() as i64);
+            for t in ticks {
+                w.i(t.time).i(0).f(t.price).d(t.size);
+            }
+            w.b(*done);
+        }
+        Response::HistoricalTicksBidAsk {
+            req_id,
+            ticks,
+            done,
+        } => {
+            w.i(97).i(*req_id).i(ticks.len() as i64);
+            for t in ticks {
+                // Historical ticks: bit 0 askPastHigh, bit 1 bidPastLow.
+                let mask = i32::from(t.ask_past_high) | (i32::from(t.bid_past_low) << 1);
+                w.i(t.time)
+                    .i(mask)
+                    .f(t.bid)
+                    .f(t.ask)
+                    .d(t.bid_size)
+                    .d(t.ask_size);
+            }
+            w.b(*done);
+        }
+        Response::HistoricalTicksLast {
+            req_id,
+            ticks,
+            done,
+        } => {
+            w.i(98).i(*req_id).i(ticks.len() as i64);
+            for t in ticks {
+                w.i(t.time)
+                    .i(last_mask(t))
+                    .f(t.price)
+                    .d(t.size)
+                    .s(&t.exchange)
+                    .s(&t.special_conditions);
+            }
+            w.b(*done);
+        }
+        Response::HistogramData { req_id, entries } => {
+            w.i(89).i(*req_id).i(entries.len() as i64);
+            for (p, n) in entries {
+                w.f(*p).d(*n);
+            }
+        }
+        Response::NewsProviders { providers } => {
+            w.i(85).i(providers.len() as i64);
+            for (c, n) in providers {
+                w.s(c).s(n);
+            }
+        }
+        Response::SmartComponents { req_id, components } => {
+            w.i(82).i(*req_id).i(components.len() as i64);
+            for (b, e, l) in components {
+                w.i(*b).s(e).s(l);
+            }
+        }
+        Response::FamilyCodes { codes } => {
+            w.i(78).i(codes.len() as i64);
+            for (a, c) in codes {
+                w.s(a).s(c);
+            }
+        }
+        Response::SoftDollarTiers { req_id, tiers } => {
+            w.i(77).i(*req_id).i(tiers.len() as i64);
+            for (n, v, d) in tiers {
+                w.s(n).s(v).s(d);
+            }
+        }
+        Response::UserInfo {
+            req_id,
+            white_branding_id,
+        } => {
+            w.i(107).i(*req_id).s(white_branding_id);
+        }
+        Response::HistoricalNewsEnd { req_id, has_more } => {
+            w.i(87).i(*req_id).b(*has_more);
+        }
     }
+}
+
+/// Trade attributes: bit 0 pastLimit, bit 1 unreported.
+fn last_mask(t: &crate::api::TickLast) -> i32 {
+    i32::from(t.past_limit) | (i32::from(t.unreported) << 1)
 }
 
 /// The 11-field contract block of position / execDetails / openOrder: conId, symbol, secType,

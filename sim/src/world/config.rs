@@ -153,6 +153,10 @@ pub struct WorldConfig {
     pub partial_fill_size: f64,
     /// First order id handed out by nextValidId.
     pub first_order_id: i32,
+    /// Simultaneous market depth subscriptions (all clients) before error 309 (TWS: 3).
+    pub max_depth_subscriptions: u32,
+    /// Simultaneous tick-by-tick subscriptions (all clients) before error 10190.
+    pub max_tick_by_tick_subscriptions: u32,
     pub accounts: Vec<AccountConfig>,
     pub instruments: Vec<InstrumentConfig>,
     pub options: OptionsConfig,
@@ -180,6 +184,8 @@ impl Default for WorldConfig {
             bulletin_interval_ms: 1_800_000,
             partial_fill_size: 10_000.0,
             first_order_id: 1,
+            max_depth_subscriptions: 3,
+            max_tick_by_tick_subscriptions: 5,
             accounts: vec![default_account()],
             instruments: Vec::new(),
             options: OptionsConfig::default(),

@@ -45,10 +45,12 @@ mod acct;
 pub mod clock;
 pub mod config;
 mod data;
+mod extras;
 pub mod instruments;
 pub mod market;
 pub mod orders;
 mod scanner;
+mod streams;
 mod trading;
 
 use std::collections::BTreeMap;
@@ -196,7 +198,8 @@ pub struct ClientInfo {
 pub struct SubscriptionInfo {
     pub client_id: ClientId,
     /// market_data, historical, account_summary, account_updates, positions, pnl, pnl_single,
-    /// account_updates_multi, positions_multi, news, scanner.
+    /// account_updates_multi, positions_multi, news, scanner, realtime_bars, tick_by_tick,
+    /// market_depth.
     pub kind: &'static str,
     pub req_id: Option<ReqId>,
     pub detail: String,
@@ -292,6 +295,7 @@ pub struct World {
     multi_subs: Vec<MultiSub>,
     pos_multi_subs: Vec<PosMultiSub>,
     scan_subs: Vec<ScanSub>,
+    streams: streams::Streams,
     bulletins: Vec<Bulletin>,
     next_bulletin_ms: i64,
     canned_bulletin: usize,
@@ -404,6 +408,7 @@ impl World {
             multi_subs: Vec::new(),
             pos_multi_subs: Vec::new(),
             scan_subs: Vec::new(),
+            streams: streams::Streams::default(),
             bulletins: Vec::new(),
             next_bulletin_ms: now + cfg.bulletin_interval_ms as i64,
             canned_bulletin: 0,
@@ -471,6 +476,7 @@ impl World {
         self.multi_subs.retain(|s| s.client != client_id);
         self.pos_multi_subs.retain(|s| s.client != client_id);
         self.scan_subs.retain(|s| s.client != client_id);
+        self.streams.detach(client_id);
     }
 
     /// Handle one request from an attached client.
@@ -748,15 +754,112 @@ impl World {
                 self.scan_subs
                     .retain(|s| !(s.client == client_id && s.req_id == req_id));
             }
+            Request::ReqRealTimeBars {
+                req_id,
+                contract,
+                what_to_show,
+                ..
+            } => self.req_real_time_bars(client_id, req_id, &contract, &what_to_show, now),
+            Request::CancelRealTimeBars { req_id } => self.cancel_real_time_bars(client_id, req_id),
+            Request::ReqTickByTickData {
+                req_id,
+                contract,
+                tick_type,
+                number_of_ticks,
+                ignore_size,
+            } => self.req_tick_by_tick(
+                client_id,
+                req_id,
+                &contract,
+                &tick_type,
+                number_of_ticks,
+                ignore_size,
+                now,
+            ),
+            Request::CancelTickByTickData { req_id } => self.cancel_tick_by_tick(client_id, req_id),
+            Request::ReqMktDepth {
+                req_id,
+                contract,
+                num_rows,
+                is_smart_depth,
+            } => self.req_mkt_depth(client_id, req_id, &contract, num_rows, is_smart_depth, now),
+            Request::CancelMktDepth { req_id, .. } => self.cancel_mkt_depth(client_id, req_id),
+            Request::ReqMktDepthExchanges => self.req_mkt_depth_exchanges(client_id),
+            Request::ReqHistoricalTicks {
+                req_id,
+                contract,
+                start_date_time,
+                end_date_time,
+                number_of_ticks,
+                what_to_show,
+                ignore_size,
+                ..
+            } => self.req_historical_ticks(
+                client_id,
+                req_id,
+                &contract,
+                &start_date_time,
+                &end_date_time,
+                number_of_ticks,
+                &what_to_show,
+                ignore_size,
+                now,
+            ),
+            // Historical ticks are answered at once; nothing is left to cancel.
+            Request::CancelHistoricalTicks { .. } => {}
+            Request::ReqHistogramData {
+                req_id,
+                contract,
+                time_period,
+                ..
+            } => self.req_histogram(client_id, req_id, &contract, &time_period, now),
+            Request::ReqNewsProviders => self.send(
+                client_id,
+                Response::NewsProviders {
+                    providers: extras::news_providers(),
+                },
+            ),
+            Request::ReqSmartComponents { req_id, .. } => self.send(
+                client_id,
+                Response::SmartComponents {
+                    req_id,
+                    components: extras::smart_components(),
+                },
+            ),
+            Request::ReqFamilyCodes => self.send(
+                client_id,
+                Response::FamilyCodes {
+                    codes: self
+                        .account_ids()
+                        .into_iter()
+                        .map(|a| (a, String::new()))
+                        .collect(),
+                },
+            ),
+            Request::ReqSoftDollarTiers { req_id } => self.send(
+                client_id,
+                Response::SoftDollarTiers {
+                    req_id,
+                    tiers: Vec::new(),
+                },
+            ),
+            Request::ReqUserInfo { req_id } => self.send(
+                client_id,
+                Response::UserInfo {
+                    req_id,
+                    white_branding_id: String::new(),
+                },
+            ),
+            // The simulated news providers have no archive.
+            Request::ReqHistoricalNews { req_id, .. } => self.send(
+                client_id,
+                Response::HistoricalNewsEnd {
+                    req_id,
+                    has_more: false,
+                },
+            ),
             Request::Unsupported { msg_id, req_id } => {
-                self.error(
-                    client_id,
-                    req_id.unwrap_or(-1),
-                    321,
-                    &format!(
-                        "Error validating request.-'bN' : cause - Unsupported request: message id {msg_id} is not implemented by this paper gateway"
-                    ),
-                );
+                self.unsupported(client_id, msg_id, req_id.unwrap_or(-1))
             }
         }
     }
@@ -777,6 +880,7 @@ impl World {
         self.match_orders(sim);
         self.emit_ticks(real);
         self.emit_periodic(real, sim);
+        self.emit_streams(real, sim);
     }
 
     // -----------------------------------------------------------------------------------------
@@ -955,6 +1059,14 @@ impl World {
                     .unwrap_or("All".into()),
             });
         }
+        for (client_id, kind, req_id, inst, detail) in self.streams.list() {
+            v.push(SubscriptionInfo {
+                client_id,
+                kind,
+                req_id: Some(req_id),
+                detail: format!("{} {detail}", sym(inst)),
+            });
+        }
         for s in &self.scan_subs {
             v.push(SubscriptionInfo {
                 client_id: s.client,
@@ -1112,6 +1224,39 @@ impl World {
                 advanced_order_reject_json: String::new(),
             },
         );
+    }
+
+    /// Answer a request the simulator does not simulate the way TWS answers it for a paper
+    /// account without the relevant subscription, or with [`errors::NOT_SIMULATED`]. Never a
+    /// warning-class code (ib_async treats 321 as a warning and would wait for its timeout).
+    fn unsupported(&self, client_id: ClientId, msg_id: i32, id: i32) {
+        use crate::api::errors;
+        match msg_id {
+            // Cancels of requests that are never active here: TWS does not answer them.
+            53 | 56 | 57 | 89 | 101 | 103 => {}
+            // reqFundamentalData: no Reuters/Refinitiv subscription on the paper account.
+            52 => self.error(
+                client_id,
+                id,
+                errors::FUNDAMENTALS_NOT_AVAILABLE,
+                "We are sorry, but fundamentals data for the security specified is not available.Not allowed",
+            ),
+            // requestFA / replaceFA on a non-FA (individual) account: TWS's own validation text.
+            18 | 19 => self.error(
+                client_id,
+                id,
+                321,
+                "Error validating request.-'bX' : cause - FA data operations ignored for non FA customers.",
+            ),
+            _ => self.error(
+                client_id,
+                id,
+                errors::NOT_SIMULATED,
+                &format!(
+                    "Unsupported request: message id {msg_id} is not simulated by this paper gateway"
+                ),
+            ),
+        }
     }
 
     /// Account index for an account code; empty / "All" means the first account.

@@ -12,5 +12,6 @@ mod ibapi_faults;
 mod ibapi_hostile;
 mod ibapi_misc;
 mod ibapi_orders;
+mod ibapi_streams;
 mod world_data;
 mod world_trading;
