@@ -120,15 +120,28 @@ pub fn router(cfg: &ServerConfig, registry: Arc<Registry>, cancel: CancellationT
     mcp_router(cfg, McpServer::new(registry), cancel).merge(health)
 }
 
-/// Serve `app` on `listener` until `shutdown` is cancelled.
+/// How long a shutdown waits for open connections (e.g. a client's SSE stream) to finish.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Serve `app` on `listener` until `shutdown` is cancelled. Shutdown is graceful but bounded:
+/// connections still open [`SHUTDOWN_GRACE`] after the token fires (a client holding an SSE
+/// stream, a slow streaming tool) are abandoned so the process can exit.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    let token = shutdown.clone();
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { token.cancelled().await })
+        .into_future();
+    tokio::select! {
+        r = server => r,
+        _ = async { shutdown.cancelled().await; tokio::time::sleep(SHUTDOWN_GRACE).await } => {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "connections still open after the shutdown grace period; closing them");
+            Ok(())
+        }
+    }
 }
 
 fn cors_layer(cfg: &ServerConfig) -> Option<CorsLayer> {

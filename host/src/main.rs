@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use ibkr_mcp::config::{Config, Overrides};
 use ibkr_mcp::mcp::McpServer;
 use rmcp::ServiceExt;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -127,6 +128,8 @@ async fn main() -> Result<()> {
         std::process::exit(code);
     }
     init_tracing(&cfg);
+    // Installed before the (possibly slow) start, so a signal during plugin compilation works too.
+    let stop = watch_signals();
 
     let sim = if cli.sim {
         Some(ibkr_mcp::app::start_sim(&mut cfg, tws_sim::SimOptions::default()).await?)
@@ -135,9 +138,9 @@ async fn main() -> Result<()> {
     };
 
     let result = if cli.stdio {
-        run_stdio(&cfg).await
+        run_stdio(&cfg, stop).await
     } else {
-        run_http(&cfg).await
+        run_http(&cfg, stop).await
     };
     if let Some(sim) = sim {
         sim.shutdown().await;
@@ -145,7 +148,7 @@ async fn main() -> Result<()> {
     result
 }
 
-async fn run_stdio(cfg: &Config) -> Result<()> {
+async fn run_stdio(cfg: &Config, stop: CancellationToken) -> Result<()> {
     let (broker, registry) = ibkr_mcp::app::core(cfg)?;
     let _plugins = ibkr_mcp::plugins::start(&cfg.plugins, broker.clone(), &registry)
         .await
@@ -158,13 +161,13 @@ async fn run_stdio(cfg: &Config) -> Result<()> {
     let cancel = service.cancellation_token();
     tokio::select! {
         r = service.waiting() => { r.context("MCP stdio service failed")?; }
-        _ = tokio::signal::ctrl_c() => { cancel.cancel(); }
+        _ = stop.cancelled() => { cancel.cancel(); }
     }
     broker.shutdown().await;
     Ok(())
 }
 
-async fn run_http(cfg: &Config) -> Result<()> {
+async fn run_http(cfg: &Config, stop: CancellationToken) -> Result<()> {
     let (broker, registry) = ibkr_mcp::app::core(cfg)?;
     let _plugins = ibkr_mcp::plugins::start(&cfg.plugins, broker.clone(), &registry)
         .await
@@ -179,10 +182,48 @@ async fn run_http(cfg: &Config) -> Result<()> {
         host.base_url()
     );
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        stop.cancelled().await;
         cancel.cancel();
     });
     host.wait().await.context("HTTP server failed")?;
     Ok(())
+}
+
+/// Watch for SIGINT / SIGTERM: the first cancels the returned token (graceful shutdown, bounded by
+/// `http::SHUTDOWN_GRACE`); a second one exits at once with status 130.
+fn watch_signals() -> CancellationToken {
+    let stop = CancellationToken::new();
+    let token = stop.clone();
+    tokio::spawn(async move {
+        let signal = shutdown_signal().await;
+        tracing::info!(%signal, "shutting down (a second signal exits at once)");
+        token.cancel();
+        let signal = shutdown_signal().await;
+        tracing::warn!(%signal, "second signal: exiting without waiting");
+        std::process::exit(130);
+    });
+    stop
+}
+
+/// Wait for SIGINT (Ctrl-C) or, on Unix, SIGTERM (what `docker stop` sends); names the signal.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "SIGINT"
+    }
 }

@@ -1,5 +1,6 @@
-//! Shutdown: SIGINT stops `ibkr-mcp --sim` promptly even while an MCP client holds a session and a
-//! streaming tool call is in flight (graceful, but bounded by `http::SHUTDOWN_GRACE`).
+//! Shutdown: SIGINT (Ctrl-C) and SIGTERM (`docker stop`) stop `ibkr-mcp --sim` cleanly (exit status
+//! 0) and promptly, even while an MCP client holds a session and a streaming tool call is in flight
+//! (graceful, but bounded by `http::SHUTDOWN_GRACE`).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -12,6 +13,17 @@ use rmcp::transport::StreamableHttpClientTransport;
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_the_host_with_a_session_and_a_stream_in_flight() {
+    stops_cleanly_on("-INT").await;
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_the_host_with_a_session_and_a_stream_in_flight() {
+    stops_cleanly_on("-TERM").await;
+}
+
+#[cfg(unix)]
+async fn stops_cleanly_on(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_ibkr-mcp"))
         .current_dir(dir.path())
@@ -48,10 +60,10 @@ async fn sigint_stops_the_host_with_a_session_and_a_stream_in_flight() {
         }
     };
 
-    let client = ()
-        .serve(StreamableHttpClientTransport::from_uri(url))
-        .await
-        .expect("MCP initialize");
+    let client =
+        ().serve(StreamableHttpClientTransport::from_uri(url))
+            .await
+            .expect("MCP initialize");
     let peer = client.peer().clone();
     // A 60-second stream keeps an HTTP request (and its SSE response) open across the shutdown.
     let stream = tokio::spawn(async move {
@@ -62,11 +74,15 @@ async fn sigint_stops_the_host_with_a_session_and_a_stream_in_flight() {
         peer.call_tool(p).await
     });
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert!(!stream.is_finished(), "the stream ended early: {:?}", stream.await);
+    assert!(
+        !stream.is_finished(),
+        "the stream ended early: {:?}",
+        stream.await
+    );
 
     let sent = Instant::now();
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -76,7 +92,7 @@ async fn sigint_stops_the_host_with_a_session_and_a_stream_in_flight() {
         }
         if sent.elapsed() > Duration::from_secs(20) {
             let _ = child.kill();
-            panic!("host still running 20 s after SIGINT with a session open");
+            panic!("host still running 20 s after {signal} with a session open");
         }
         std::thread::sleep(Duration::from_millis(50));
     };
@@ -85,6 +101,7 @@ async fn sigint_stops_the_host_with_a_session_and_a_stream_in_flight() {
         took < Duration::from_secs(10),
         "shutdown took {took:?} (exit {exit:?})"
     );
+    assert!(exit.success(), "{signal}: not a clean shutdown: {exit:?}");
     stream.abort();
     drop(client);
 }
