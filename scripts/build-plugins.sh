@@ -42,6 +42,7 @@ cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --profile 
 
 SRC="plugins/target/wasm32-wasip2/$PROFILE"
 mkdir -p "$OUT" "$OUT/tests"
+OUT="$(cd "$OUT" && pwd)"   # absolute: the Python build runs in its own directory
 TESTS=" hostile sneaky wrong_version compat_minor compat_next "
 for wasm in "$SRC"/*.wasm; do
     name="$(basename "$wasm" .wasm)"
