@@ -72,11 +72,16 @@ async fn list(config: &PluginsConfig, json: bool) -> (String, i32) {
         let granted: Vec<&str> = r.granted.iter().map(|c| c.name()).collect();
         let _ = writeln!(
             out,
-            "- {} [{}] wit {} grant [{}]",
+            "- {} [{}] wit {} grant [{}]{}",
             r.name,
             r.status,
             r.wit_version.as_deref().unwrap_or("?"),
-            granted.join(", ")
+            granted.join(", "),
+            if r.manage_all_orders {
+                " manage_all_orders"
+            } else {
+                ""
+            }
         );
         if let Some(e) = &r.error {
             let _ = writeln!(out, "    error: {e}");

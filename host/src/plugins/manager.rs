@@ -147,6 +147,8 @@ pub struct PluginSummary {
     pub granted: Vec<Capability>,
     /// Capabilities it uses.
     pub required: Vec<Capability>,
+    /// May modify/cancel orders it did not place (operator setting `manage_all_orders`).
+    pub manage_all_orders: bool,
     /// Tools (qualified names).
     pub tools: Vec<String>,
     /// Prompts (qualified names).
@@ -437,6 +439,7 @@ impl PluginHost {
                 status: "refused",
                 error: Some(err.clone()),
                 wit_version: None,
+                manage_all_orders: s.manage_all_orders,
                 granted: s.grant.into_iter().collect(),
                 required: vec![],
                 tools: vec![],
@@ -573,6 +576,7 @@ fn summary(p: &LoadedPlugin) -> PluginSummary {
         wit_version: Some(p.wit_version.clone()),
         granted: p.settings.grant.iter().copied().collect(),
         required: p.required.iter().copied().collect(),
+        manage_all_orders: p.settings.manage_all_orders,
         tools: p.tools.iter().map(|t| t.name.clone()).collect(),
         prompts: p.prompts.iter().map(|t| t.name.clone()).collect(),
         digest: Some(p.digest.clone()),

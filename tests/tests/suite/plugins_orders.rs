@@ -150,7 +150,10 @@ async fn plugins_modify_and_cancel_only_their_own_orders() -> Result<()> {
     let cancelled = e2e::call(&c, "other__cancel", json!({"order_id": other_id})).await?;
     assert_eq!(cancelled["state"], "Cancelled", "{cancelled}");
 
-    // The operator allowed `admin` to manage every order.
+    // The operator allowed `admin` to manage every order (and `plugins list` says so).
+    let rows = env.plugins.host.summaries();
+    let flag = |n: &str| rows.iter().any(|r| r.name == n && r.manage_all_orders);
+    assert!(flag("admin") && !flag("sneaky") && !flag("other"));
     let cancelled = e2e::call(&c, "admin__cancel", json!({"order_id": tool_id})).await?;
     assert_eq!(cancelled["state"], "Cancelled", "{cancelled}");
 
