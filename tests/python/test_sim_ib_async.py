@@ -443,16 +443,37 @@ async def test_unsupported_request_gets_an_error_not_a_hang(connect):
     c = await connect(1)
     ib = c.ib
     aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
-    # fundamental data / real-time bars are not simulated: a TWS-style error for the request id
-    # (not silence), and the connection stays usable. (The world answers 321, which ib_async
-    # treats as a warning, so its *Async helpers would wait until their own timeout.)
+    # Fundamentals: error 430 as on a paper account without the subscription; a non-warning
+    # code, so ib_async's helper fails at once instead of waiting for its timeout.
+    t0 = asyncio.get_running_loop().time()
+    res = await asyncio.wait_for(ib.reqFundamentalDataAsync(aapl, "ReportSnapshot"), 5)
+    assert not res
+    assert 430 in c.codes()
+    assert asyncio.get_running_loop().time() - t0 < 3
+    # A request that is not simulated at all: an error for its request id (not silence, and not
+    # 321, which ib_async treats as a warning); the connection stays usable.
     req_id = ib.client.getReqId()
-    ib.client.reqFundamentalData(req_id, aapl, "ReportSnapshot", [])
+    ib.client.reqNewsArticle(req_id, "BRFG", "BRFG$1234", [])
     await wait_for(lambda: any(e[0] == req_id for e in c.errors), what="error for the request id")
-    req_id2 = ib.client.getReqId()
-    ib.client.reqRealTimeBars(req_id2, aapl, 5, "TRADES", False, [])
-    await wait_for(lambda: any(e[0] == req_id2 for e in c.errors), what="error for real-time bars")
+    assert [e[1] for e in c.errors if e[0] == req_id] == [10999]
     assert (await ib.reqCurrentTimeAsync()).year >= 2020
+
+
+async def test_reference_extras(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    providers = await asyncio.wait_for(ib.reqNewsProvidersAsync(), 5)
+    assert {p.code for p in providers} >= {"BRFG"}
+    comps = await asyncio.wait_for(ib.reqSmartComponentsAsync("9c0001"), 5)
+    assert any(x.exchange == "NYSE" for x in comps)
+    hist = await asyncio.wait_for(ib.reqHistogramDataAsync(aapl, False, "1 week"), 10)
+    assert len(hist) > 5 and all(h.count > 0 for h in hist)
+    news = await asyncio.wait_for(
+        ib.reqHistoricalNewsAsync(aapl.conId, "BRFG", "", "", 10), 5
+    )
+    assert news is None or not news
+    assert c.real_errors() == []
 
 
 async def test_protobuf_and_text_clients_share_the_world(connect, sim):
@@ -739,3 +760,147 @@ async def test_future_and_index_market_data(connect):
     assert tf.ask - tf.bid >= 0.25 - 1e-9  # ES min tick
     assert 1000 < (ti.last if ti.last > 0 else ti.close) < 20000
     assert c.real_errors() == []
+
+
+# --------------------------------------------------------------------------------------------
+# Real-time bars, tick-by-tick, market depth, historical ticks
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def fast_ib():
+    """ib_async on a simulator whose clock runs 20x (a 5-second bar every 250 ms)."""
+    from conftest import start_sim, stop_sim
+    from ib_async import IB
+
+    s = start_sim(["--speed", "20"])
+    ib = IB()
+    errors = []
+    ib.errorEvent += lambda *a: errors.append(a[:3])
+    try:
+        await ib.connectAsync(s.host, s.port, clientId=1, timeout=10)
+        ib.errors = errors
+        yield ib
+    finally:
+        ib.disconnect()
+        stop_sim(s)
+
+
+async def test_realtime_bars_match_historical_bars(fast_ib):
+    ib = fast_ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    bars = ib.reqRealTimeBars(aapl, 5, "TRADES", False)
+    await wait_for(lambda: len(bars) >= 3, timeout=15, what="three real-time bars")
+    ib.cancelRealTimeBars(bars)
+    got = list(bars)
+    stamps = [b.time.timestamp() for b in got]
+    assert all(b - a == 5 for a, b in zip(stamps, stamps[1:])), stamps
+    for b in got:
+        assert b.low <= min(b.open_, b.close) <= max(b.open_, b.close) <= b.high, b
+        assert b.volume > 0 and b.count > 0, b
+    hist = await ib.reqHistoricalDataAsync(
+        aapl, "", "300 S", "5 secs", "TRADES", useRTH=False, formatDate=2
+    )
+    by_time = {h.date.timestamp(): h for h in hist}
+    for b in got:
+        h = by_time[b.time.timestamp()]
+        assert (h.open, h.high, h.low, h.close) == (b.open_, b.high, b.low, b.close)
+        assert h.volume == b.volume
+    mid = ib.reqRealTimeBars(await qualify(ib, Forex("EURUSD")), 5, "MIDPOINT", False)
+    await wait_for(lambda: len(mid) >= 1, timeout=15, what="FX midpoint bar")
+    assert 0.5 < mid[0].close < 2.0
+    assert [e for e in ib.errors if e[1] not in FARM_NOTICES] == []
+
+
+async def test_tick_by_tick_streams(connect):
+    c = await connect(1)
+    ib = c.ib
+    spy = await qualify(ib, Stock("SPY", "SMART", "USD"))
+    eur = await qualify(ib, Forex("EURUSD"))
+    seen: dict[str, list] = {"Last": [], "BidAsk": [], "MidPoint": []}
+    # ib_async keeps one Ticker per contract: SPY's Last and MidPoint ticks share one list.
+    types = {"Last": "TickByTickAllLast", "BidAsk": "TickByTickBidAsk", "MidPoint": "TickByTickMidPoint"}
+    for contract, kind, n in ((spy, "Last", 5), (eur, "BidAsk", 0), (spy, "MidPoint", 0)):
+        t = ib.reqTickByTickData(contract, kind, n)
+        t.updateEvent += lambda tk, kind=kind: seen[kind].extend(
+            x for x in tk.tickByTicks if type(x).__name__ == types[kind]
+        )
+    await wait_for(
+        lambda: len(seen["Last"]) >= 8 and len(seen["BidAsk"]) >= 3 and len(seen["MidPoint"]) >= 3,
+        timeout=15,
+        what="tick-by-tick ticks",
+    )
+    for tr in seen["Last"]:
+        assert tr.tickType == 1 and tr.price > 0 and tr.size >= 100 and tr.exchange
+        assert not tr.tickAttribLast.unreported
+    for q in seen["BidAsk"]:
+        assert 0.5 < q.bidPrice < q.askPrice < 2.0 and q.bidSize > 0 and q.askSize > 0
+    assert all(m.midPoint > 0 for m in seen["MidPoint"])
+    assert ib.cancelTickByTickData(spy, "Last")
+    assert ib.cancelTickByTickData(eur, "BidAsk")
+    assert c.real_errors() == []
+
+
+async def test_market_depth_book_and_limit(connect):
+    c = await connect(1)
+    ib = c.ib
+    exchanges = await asyncio.wait_for(ib.reqMktDepthExchangesAsync(), 5)
+    assert any(d.exchange == "ISLAND" and d.serviceDataType == "Deep2" for d in exchanges)
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    ticker = ib.reqMktDepth(aapl, 5, isSmartDepth=True)
+    ticks = []
+    ticker.updateEvent += lambda t: ticks.extend(t.domTicks)
+    await wait_for(
+        lambda: len(ticker.domBids) == 5 and len(ticker.domAsks) == 5, what="5x5 book"
+    )
+    bids = [lv.price for lv in ticker.domBids]
+    asks = [lv.price for lv in ticker.domAsks]
+    assert bids == sorted(bids, reverse=True) and asks == sorted(asks)
+    assert bids[0] < asks[0]
+    assert all(lv.size > 0 and lv.marketMaker for lv in ticker.domBids)
+    n0 = len(ticks)
+    await wait_for(lambda: len(ticks) > n0, what="depth updates")
+    # TWS allows three depth subscriptions; the fourth gets error 309.
+    others = [await qualify(ib, Stock(s, "SMART", "USD")) for s in ("MSFT", "SPY", "QQQ")]
+    for o in others:
+        ib.reqMktDepth(o, 3)
+    await wait_for(lambda: 309 in c.codes(), what="error 309")
+    ib.cancelMktDepth(aapl, isSmartDepth=True)
+    assert c.real_errors(allowed={309}) == []
+
+
+async def test_historical_ticks(connect):
+    c = await connect(1)
+    ib = c.ib
+    aapl = await qualify(ib, Stock("AAPL", "SMART", "USD"))
+    now = dt.datetime.now(dt.timezone.utc)
+    trades = await asyncio.wait_for(
+        ib.reqHistoricalTicksAsync(aapl, "", now, 100, "TRADES", useRth=False), 10
+    )
+    assert len(trades) >= 100
+    assert all(a.time <= b.time for a, b in zip(trades, trades[1:]))
+    assert all(t.price > 0 and t.size > 0 and t.exchange for t in trades)
+    bars = await ib.reqHistoricalDataAsync(
+        aapl, "", "1800 S", "1 min", "TRADES", useRTH=False, formatDate=2
+    )
+    lo = min(b.low for b in bars)
+    hi = max(b.high for b in bars)
+    assert all(lo <= t.price <= hi for t in trades)
+    start = now - dt.timedelta(minutes=5)
+    quotes = await asyncio.wait_for(
+        ib.reqHistoricalTicksAsync(aapl, start, "", 50, "BID_ASK", useRth=False), 10
+    )
+    assert len(quotes) >= 50
+    assert quotes[0].time >= start.replace(microsecond=0)
+    assert all(q.priceBid < q.priceAsk for q in quotes)
+    mids = await asyncio.wait_for(
+        ib.reqHistoricalTicksAsync(aapl, "", now, 20, "MIDPOINT", useRth=False), 10
+    )
+    assert len(mids) >= 20 and all(m.price > 0 for m in mids)
+    # FX has no trades: a fast error 162, not a timeout.
+    eur = await qualify(ib, Forex("EURUSD"))
+    res = await asyncio.wait_for(
+        ib.reqHistoricalTicksAsync(eur, "", now, 10, "TRADES", useRth=False), 5
+    )
+    assert not res
+    assert 162 in c.codes()
