@@ -8,7 +8,9 @@
 //! - **The tape** (historical ticks TRADES, tick-by-tick Last/AllLast): every simulated second
 //!   carries a deterministic number of trades (more for liquid names, few for options) at
 //!   deterministic sub-second offsets; each trades at the quote's last price of its instant, so
-//!   trade prices always lie within the bars' high/low. Sizes are a sample, not the bar volume.
+//!   trade prices lie within the high/low of the 5-second (and real-time) bars; bars of a minute
+//!   or more take high/low from the per-minute path, so a trade can print a tick or two beyond
+//!   them. Sizes are a sample, not the bar volume.
 //!   About one trade in twelve is an odd lot (special condition `I`), reported by AllLast only.
 //! - **Quote events** (BID_ASK, MidPoint): the top of book is sampled on a 250 ms grid; an event
 //!   is a grid point where bid/ask (or, unless `ignoreSize`, their sizes) differ from the
