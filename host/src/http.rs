@@ -17,6 +17,7 @@ use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use rmcp::ServerHandler;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -76,6 +77,11 @@ pub fn transport_config(
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)
         .with_legacy_session_mode(cfg.legacy_sessions)
+        // Stateless requests (2026-07-28, or every request without legacy sessions) whose first
+        // message is the final response get a plain `application/json` body instead of a
+        // one-event SSE stream; rmcp falls back to SSE when the handler sends a notification
+        // (progress, logging) first. Session-era (2025-11-25) replies are always SSE in rmcp.
+        .with_json_response(true)
         .with_sse_keep_alive(keep_alive)
         .with_cancellation_token(cancel)
 }
@@ -131,6 +137,14 @@ pub async fn serve(
     app: Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    // A Streamable HTTP reply is several small writes (headers, SSE events, the chunked
+    // terminator); with Nagle's algorithm the last one waits for the client's delayed ACK on a
+    // kept-alive connection: ~40 ms per call on Linux loopback. Hence TCP_NODELAY.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("TCP_NODELAY: {e}");
+        }
+    });
     let token = shutdown.clone();
     let server = axum::serve(listener, app)
         .with_graceful_shutdown(async move { token.cancelled().await })

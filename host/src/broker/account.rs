@@ -44,8 +44,22 @@ impl Broker {
         .await
     }
 
-    /// Current positions of all accounts (reqPositions).
+    /// Current positions of all accounts (reqPositions). Concurrent calls are coalesced: each
+    /// caller gets the answer of a reqPositions sent after it called, shared with the callers
+    /// that queued with it (see [`super::coalesce`]).
     pub async fn positions(&self) -> BrokerResult<Vec<Position>> {
+        let broker = self.clone();
+        self.inner
+            .positions_flight
+            .run((), move || {
+                let broker = broker.clone();
+                async move { broker.request_positions().await }
+            })
+            .await
+    }
+
+    /// One reqPositions round trip.
+    async fn request_positions(&self) -> BrokerResult<Vec<Position>> {
         self.call("positions", |c| async move {
             let mut sub = c.positions().await?;
             let mut out = Vec::new();

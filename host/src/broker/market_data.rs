@@ -113,8 +113,24 @@ impl Broker {
         .await
     }
 
-    /// A one-shot quote snapshot (reqMktData snapshot).
+    /// A one-shot quote snapshot (reqMktData snapshot). Concurrent snapshots of the same
+    /// contract are coalesced: each caller gets a snapshot requested after it called, shared
+    /// with the callers that queued with it (see [`super::coalesce`]).
     pub async fn quote(&self, spec: &ContractSpec) -> BrokerResult<Quote> {
+        to_contract(spec)?;
+        let key = format!("{spec:?}");
+        let (broker, spec) = (self.clone(), spec.clone());
+        self.inner
+            .quote_flight
+            .run(key, move || {
+                let (broker, spec) = (broker.clone(), spec.clone());
+                async move { broker.request_quote(&spec).await }
+            })
+            .await
+    }
+
+    /// One reqMktData snapshot round trip.
+    async fn request_quote(&self, spec: &ContractSpec) -> BrokerResult<Quote> {
         let contract = to_contract(spec)?;
         let symbol = spec.symbol.trim().to_ascii_uppercase();
         self.call("quote snapshot", |c| async move {

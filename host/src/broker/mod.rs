@@ -10,6 +10,7 @@
 
 pub mod account;
 pub mod audit;
+mod coalesce;
 pub mod contracts;
 mod convert;
 pub mod error;
@@ -62,6 +63,10 @@ struct Inner {
     shutdown: CancellationToken,
     /// Serialises `connect` / `disconnect` requests.
     control: Mutex<()>,
+    /// Concurrent `positions` calls share one reqPositions round trip (see [`coalesce`]).
+    positions_flight: coalesce::Coalescer<(), Vec<Position>>,
+    /// Concurrent snapshots of the same contract share one reqMktData snapshot.
+    quote_flight: coalesce::Coalescer<String, Quote>,
 }
 
 /// The broker adapter. Cheap to clone; all clones share one connection.
@@ -116,6 +121,8 @@ impl Broker {
             attempts_tx,
             shutdown: CancellationToken::new(),
             control: Mutex::new(()),
+            positions_flight: Default::default(),
+            quote_flight: Default::default(),
         });
         tokio::spawn(supervise(inner.clone()));
         Broker { inner }
