@@ -456,6 +456,16 @@ async def test_unsupported_request_gets_an_error_not_a_hang(connect):
     ib.client.reqNewsArticle(req_id, "BRFG", "BRFG$1234", [])
     await wait_for(lambda: any(e[0] == req_id for e in c.errors), what="error for the request id")
     assert [e[1] for e in c.errors if e[0] == req_id] == [10999]
+    # Historical schedule (whatToShow SCHEDULE) is not simulated either: it fails at once.
+    t0 = asyncio.get_running_loop().time()
+    try:
+        await asyncio.wait_for(ib.reqHistoricalScheduleAsync(aapl, 5), 5)
+    except asyncio.TimeoutError:
+        raise
+    except Exception:
+        pass
+    assert asyncio.get_running_loop().time() - t0 < 3
+    assert 10999 in c.codes()[-1:]
     assert (await ib.reqCurrentTimeAsync()).year >= 2020
 
 

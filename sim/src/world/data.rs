@@ -659,6 +659,17 @@ impl World {
             );
             return;
         };
+        if r.what_to_show.trim().eq_ignore_ascii_case("SCHEDULE") {
+            // reqHistoricalSchedule: not simulated; fail at once (321 would leave ib_async
+            // waiting, as it treats 321 as a warning).
+            self.error(
+                client,
+                req_id,
+                crate::api::errors::NOT_SIMULATED,
+                "Unsupported request: historical schedule (whatToShow SCHEDULE) is not simulated by this paper gateway",
+            );
+            return;
+        }
         let vol_show = parse_vol_show(&r.what_to_show);
         let Some(show) = parse_show(&r.what_to_show).or(vol_show.map(|_| Show::Trades)) else {
             self.error(

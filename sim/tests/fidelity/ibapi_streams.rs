@@ -347,3 +347,35 @@ async fn historical_ticks_agree_with_bars() {
     assert!(format!("{r:?}").contains("162"), "{r:?}");
     client.disconnect().await;
 }
+
+#[tokio::test]
+async fn historical_ticks_are_paced_like_small_bars() {
+    let sim = start_sim_world(|_| {}).await;
+    let client = connect(&sim, 5).await;
+    let spy = Contract::stock("SPY").build();
+    let end = sim_now(&sim);
+    let run = || async {
+        let mut sub = within(client.historical_ticks(&spy, 10).ending(end).mid_point())
+            .await
+            .unwrap();
+        let mut items = Vec::new();
+        while let Some(i) = within(sub.next()).await {
+            let failed = i.is_err();
+            items.push(format!("{i:?}"));
+            if failed {
+                break;
+            }
+        }
+        items
+    };
+    let first = run().await;
+    assert!(first.len() >= 10, "{first:?}");
+    // The identical request within 15 s: error 162 (pacing violation) at once.
+    let second = run().await;
+    assert!(
+        second.iter().any(|s| s.contains("162")),
+        "identical request is paced: {second:?}"
+    );
+    assert!(sim.admin().stats().pacing_violations >= 1);
+    client.disconnect().await;
+}
