@@ -118,7 +118,8 @@ fi
 # ---------------------------------------------------------------------------------------------
 step "the real host: ibkr-mcp --sim"
 hostlog="$work/host.log"
-(cd "$work" && env -u TWS_HOST -u TWS_PORT -u TWS_CLIENT_ID -u SERVER_HOST -u SERVER_PORT \
+# exec: $! must be the host itself (a background subshell ignores SIGINT, so the host never got it).
+(cd "$work" && exec env -u TWS_HOST -u TWS_PORT -u TWS_CLIENT_ID -u SERVER_HOST -u SERVER_PORT \
   -u API_PREFIX -u IBKR_MCP_CONFIG -u MCP_BEARER_TOKENS \
   "$IBKR_MCP_BIN" --sim --port 0 --env-file /dev/null --audit-log "" >"$hostlog" 2>&1) &
 pids+=($!)
