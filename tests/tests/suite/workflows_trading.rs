@@ -43,6 +43,14 @@ async fn bracket_order_from_atr_is_placed_as_parent_and_two_children() -> anyhow
     let args = json!({"symbol": "AAPL", "risk_amount": 2000, "stop_loss_atr": 2, "take_profit_r": 2, "execute": true, "tif": "GTC"});
     let r = workflow(&c, "execute_bracket_order__place", args).await?;
     assert_eq!(r["data"]["status"], "placed", "{}", r["report"]);
+    // The market moved since the plan above: the placed orders follow the plan made at placing.
+    let placed = &r["data"]["bracket"]["plan"];
+    let (tp, sl, qty) = (
+        placed["take_profit"].as_f64().unwrap(),
+        placed["stop_loss"].as_f64().unwrap(),
+        placed["quantity"].as_f64().unwrap(),
+    );
+    assert!(sl < tp, "{placed}");
     let o = &r["data"]["orders"];
     let ids: Vec<i64> = ["parent", "take_profit", "stop_loss"]
         .iter()
