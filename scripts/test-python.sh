@@ -3,6 +3,7 @@
 #   - creates the venv .venv (python3 -m venv) if missing and installs tests/python/requirements*.txt
 #   - builds tws-sim (cargo build -p tws-sim) unless TWS_SIM_BIN points at a binary, and the
 #     ibkr-mcp host for the MCP interop tests unless IBKR_MCP_BIN is set
+#   - dumps every text-codec response layout (TEXT_CODEC_DUMP_FILE) unless it is already set
 #   - runs pytest with a per-test timeout (PYTEST_TIMEOUT, default 120 s)
 # Extra arguments go to pytest, e.g. `scripts/test-python.sh -k bracket -x`.
 set -euo pipefail
@@ -45,6 +46,19 @@ if [ -z "${IBKR_MCP_BIN:-}" ] && [ -f tests/python/mcp_hostproc.py ]; then
   export IBKR_MCP_BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/ibkr-mcp"
   echo "host: $IBKR_MCP_BIN"
 fi
+
+# Frames of every text-codec response layout, for tests/python/test_text_layouts.py: produced by
+# the simulator's own (ignored) unit test, here and not inside pytest, where a first compile of the
+# lib test binary could outlast the per-test timeout. `--workspace` keeps the feature set of the
+# workspace build (a `-p tws-sim` build would recompile shared dependencies with other features).
+if [ -z "${TEXT_CODEC_DUMP_FILE:-}" ]; then
+  TEXT_CODEC_DUMP_FILE="${CARGO_TARGET_DIR:-$ROOT/target}/text-codec-frames.tsv"
+  rm -f "$TEXT_CODEC_DUMP_FILE"
+  TEXT_CODEC_DUMP="$TEXT_CODEC_DUMP_FILE" cargo test -q --workspace --lib \
+    dump_frames_for_ib_async_check -- --ignored >/dev/null
+  export TEXT_CODEC_DUMP_FILE
+fi
+echo "text-codec frames: $TEXT_CODEC_DUMP_FILE"
 
 exec "$VENV/bin/python" -m pytest tests/python -p no:cacheprovider \
   --timeout="${PYTEST_TIMEOUT:-120}" -q -rfE "$@"

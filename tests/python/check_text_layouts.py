@@ -1,7 +1,7 @@
 """Decode every sample frame of the simulator's text codec with ib_async's own Decoder.
 
 Usage (dev check, also run by test_text_layouts.py):
-    TEXT_CODEC_DUMP=/tmp/frames.tsv cargo test -p tws-sim --lib dump_frames -- --ignored
+    TEXT_CODEC_DUMP=/tmp/frames.tsv cargo test --workspace --lib dump_frames -- --ignored
     python tests/python/check_text_layouts.py /tmp/frames.tsv
 Exits non-zero when ib_async's decoder raises on any frame or a field count is off.
 """
