@@ -153,6 +153,34 @@ impl AuditLog {
         rec
     }
 
+    /// Every record of the log, oldest first: the whole file when the log has one (lines that
+    /// do not parse are skipped with a warning), else the records kept in memory.
+    pub fn records(&self) -> std::io::Result<Vec<AuditRecord>> {
+        let Some(path) = &self.path else {
+            return Ok(self.recent());
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let mut out = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str(line) {
+                Ok(r) => out.push(r),
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    line = i + 1,
+                    "skipping an unreadable audit record: {e}"
+                ),
+            }
+        }
+        Ok(out)
+    }
+
     /// The most recent records (up to 1000), oldest first.
     pub fn recent(&self) -> Vec<AuditRecord> {
         self.state.lock().recent.iter().cloned().collect()
@@ -203,5 +231,18 @@ mod tests {
         assert_eq!(verify_chain(&text).unwrap(), 2);
         let bad = text.replace("\"q\":2", "\"q\":3");
         assert!(verify_chain(&bad).is_err());
+        let all = log.records().unwrap();
+        assert_eq!(
+            all.iter().map(|r| r.origin.as_str()).collect::<Vec<_>>(),
+            ["tool:x", "plugin:y"]
+        );
+        assert_eq!(all[1].details, serde_json::json!({"q": 2}));
+    }
+
+    #[test]
+    fn records_of_an_in_memory_log_are_the_recent_ones() {
+        let log = AuditLog::in_memory();
+        log.append("placed", "plugin:y", serde_json::json!({}));
+        assert_eq!(log.records().unwrap().len(), 1);
     }
 }

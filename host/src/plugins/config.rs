@@ -107,7 +107,7 @@ pub struct PluginSettings {
     /// Configuration values the plugin reads with `host::config(key)`.
     pub config: BTreeMap<String, String>,
     /// Let the plugin modify and cancel orders it did not place itself (orders of MCP tools,
-    /// other plugins, other clients of the connection, earlier host processes). Default
+    /// other plugins, other clients of the connection). Default
     /// false: a plugin manages only its own orders.
     pub manage_all_orders: Option<bool>,
 }

@@ -227,6 +227,12 @@ impl PluginHost {
         }))
     }
 
+    /// Rebuild which plugin owns which order from audit records (see
+    /// [`OrderOwners::restore`]); returns how many orders plugins own.
+    pub fn restore_order_owners(&self, records: &[crate::broker::audit::AuditRecord]) -> usize {
+        self.owners.restore(records)
+    }
+
     /// The configuration.
     pub fn config(&self) -> &PluginsConfig {
         &self.config

@@ -1,12 +1,16 @@
 //! Which plugin placed which order: a plugin may modify or cancel only its own orders.
 //!
 //! The host records the ids of every order a plugin places successfully (`place`, each leg
-//! of a `bracket`) in this process. `modify` and `cancel` from a plugin are refused with
-//! `permission-denied` naming the order id unless the order is the plugin's own, or the
-//! operator set `manage_all_orders = true` for that plugin. Orders of MCP tools, of other
-//! plugins, of other API clients and of earlier host processes are therefore out of reach
-//! by default (fail closed: after a host restart a plugin no longer manages the orders it
-//! placed before; the operator can still cancel them with the order tools).
+//! of a `bracket`). `modify` and `cancel` from a plugin are refused with `permission-denied`
+//! naming the order id unless the order is the plugin's own, or the operator set
+//! `manage_all_orders = true` for that plugin. Orders of MCP tools, of other plugins and of
+//! other API clients are therefore out of reach by default.
+//!
+//! At start the record is rebuilt from the audit log ([`OrderOwners::restore`]): every
+//! `placed` record names its origin and the order id TWS confirmed, so a plugin keeps
+//! managing the orders it placed before a host restart. A later placement under the same id
+//! by anyone else (an MCP tool after an id reset) takes the id away from the plugin. With an
+//! in-memory audit log (`audit.path = ""`) nothing survives a restart (fail closed).
 //!
 //! Reading open orders and executions is not restricted further: it comes with the
 //! `orders` capability, whose interface contains those functions.
@@ -15,6 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::bindings::types::Error as ApiError;
+use crate::broker::audit::AuditRecord;
 
 /// Most orders remembered; beyond it the oldest (lowest) ids are forgotten, so their
 /// plugins can no longer modify them (fail closed).
@@ -43,7 +48,40 @@ impl OrderOwners {
         }
     }
 
-    /// The plugin that placed `order_id`, if a plugin did (in this process).
+    /// Rebuild the record from audit records (oldest first): each successful placement
+    /// (`placed`, one per bracket leg) gives its order id to the plugin that placed it, or
+    /// takes it away when an MCP tool placed it. Returns how many orders plugins own after.
+    pub fn restore<'a>(&self, records: impl IntoIterator<Item = &'a AuditRecord>) -> usize {
+        let mut m = self.owners.lock();
+        for r in records {
+            if r.event != "placed" {
+                continue;
+            }
+            let Some(id) = r
+                .details
+                .pointer("/status/orderId")
+                .and_then(|v| v.as_i64())
+                .and_then(|v| i32::try_from(v).ok())
+                .filter(|&id| id > 0)
+            else {
+                continue;
+            };
+            match r.origin.strip_prefix("plugin:") {
+                Some(plugin) if !plugin.is_empty() => {
+                    m.insert(id, Arc::from(plugin));
+                }
+                _ => {
+                    m.remove(&id);
+                }
+            }
+        }
+        while m.len() > MAX_TRACKED_ORDERS {
+            m.pop_first();
+        }
+        m.len()
+    }
+
+    /// The plugin that placed `order_id`, if a plugin did.
     pub fn owner(&self, order_id: i32) -> Option<Arc<str>> {
         self.owners.lock().get(&order_id).cloned()
     }
@@ -72,8 +110,7 @@ impl OrderOwners {
             ))),
             None => Err(ApiError::PermissionDenied(format!(
                 "cannot {action} order {order_id}: plugin `{plugin}` did not place it (it \
-                 belongs to an MCP tool, another client or an earlier host process, or does \
-                 not exist); {hint}"
+                 belongs to an MCP tool or another client, or does not exist); {hint}"
             ))),
         }
     }
@@ -109,6 +146,45 @@ mod tests {
         // The operator's setting lifts the restriction.
         owners.check("beta", 8, true, "cancel").unwrap();
         owners.check("beta", 42, true, "modify").unwrap();
+    }
+
+    #[test]
+    fn ownership_is_rebuilt_from_the_audit_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.jsonl");
+        let log = crate::broker::audit::AuditLog::open(&path).unwrap();
+        let placed = |origin: &str, id: i32| {
+            log.append(
+                "placed",
+                origin,
+                serde_json::json!({ "request": {}, "status": { "orderId": id } }),
+            );
+        };
+        log.append("place_requested", "plugin:alpha", serde_json::json!({}));
+        placed("plugin:alpha", 11);
+        placed("plugin:alpha", 12);
+        placed("plugin:beta", 13);
+        placed("tool:ibkr_place_order", 14);
+        // An id placed by a plugin, later reused by a tool (after an id reset): the tool's.
+        placed("plugin:alpha", 15);
+        placed("tool:ibkr_place_order", 15);
+        log.append(
+            "place_failed",
+            "plugin:alpha",
+            serde_json::json!({ "request": {}, "error": "rejected" }),
+        );
+        drop(log);
+
+        // A new host process: a fresh registry over the same file.
+        let reopened = crate::broker::audit::AuditLog::open(&path).unwrap();
+        let owners = OrderOwners::new();
+        assert_eq!(owners.restore(&reopened.records().unwrap()), 3);
+        owners.check("alpha", 11, false, "cancel").unwrap();
+        owners.check("alpha", 12, false, "modify").unwrap();
+        owners.check("beta", 13, false, "cancel").unwrap();
+        denied(owners.check("alpha", 13, false, "cancel"));
+        denied(owners.check("alpha", 14, false, "cancel"));
+        denied(owners.check("alpha", 15, false, "cancel"));
     }
 
     #[test]

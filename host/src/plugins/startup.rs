@@ -36,7 +36,18 @@ pub async fn start(
     broker: Broker,
     registry: &Arc<Registry>,
 ) -> Result<Plugins, String> {
+    let audit = broker.audit().clone();
     let host = PluginHost::new(config.clone(), Arc::new(BrokerBackend::new(broker)))?;
+    // Plugins keep managing the orders they placed before a restart.
+    match audit.records() {
+        Ok(records) => {
+            let owned = host.restore_order_owners(&records);
+            tracing::info!(owned, "plugin order ownership restored from the audit log");
+        }
+        Err(e) => tracing::warn!(
+            "cannot read the audit log ({e}): plugins manage only orders placed from now on"
+        ),
+    }
     let report = host.scan().await;
     for (name, why) in &report.refused {
         tracing::warn!(plugin = %name, "plugin refused: {why}");

@@ -1,11 +1,16 @@
 //! Plugin orders through the real host and simulator: a plugin modifies and cancels only the
 //! orders it placed (not the MCP tools' orders, not other plugins'), unless the operator
 //! allows it; brackets in a chosen account (WIT 0.1.1); a plugin built against the frozen
-//! WIT release 0.1.0 still trades on this host.
+//! WIT release 0.1.0 still trades on this host; a restarted host restores from the audit log
+//! which plugin placed which order.
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
+use e2e::ibkr_mcp::app::HostHandle;
+use e2e::ibkr_mcp::broker::ConnectionState;
+use e2e::ibkr_mcp::config::Config;
 use e2e::ibkr_mcp::plugins::config::PluginSettings;
 use e2e::ibkr_mcp::plugins::{Capability, Plugins, testing};
 use e2e::{Client, TestEnv};
@@ -17,7 +22,8 @@ struct Env {
     _dir: tempfile::TempDir,
 }
 
-async fn start() -> Result<Env> {
+/// Simulator + host with the test plugins; `audit` = the audit log file (none: in memory).
+async fn start(audit: Option<&Path>) -> Result<Env> {
     e2e::init_tracing();
     let dir = tempfile::tempdir()?;
     // The same component under three names: three plugins as far as the host is concerned.
@@ -26,6 +32,9 @@ async fn start() -> Result<Env> {
     }
     testing::install_guest("compat_minor", dir.path(), "compat");
     let mut config = e2e::test_config();
+    if let Some(path) = audit {
+        config.audit.path = path.display().to_string();
+    }
     let sim =
         e2e::ibkr_mcp::app::start_sim(&mut config, e2e::tws_sim::SimOptions::default()).await?;
     let p = &mut config.plugins;
@@ -49,13 +58,22 @@ async fn start() -> Result<Env> {
             ..Default::default()
         },
     );
-    let (broker, registry) = e2e::ibkr_mcp::app::core(&config)?;
+    let (host, plugins) = start_host(&config).await?;
+    Ok(Env {
+        env: TestEnv { sim, host, config },
+        plugins,
+        _dir: dir,
+    })
+}
+
+/// The host and its plugins on `config` (the simulator already running), connected.
+async fn start_host(config: &Config) -> Result<(HostHandle, Plugins)> {
+    let (broker, registry) = e2e::ibkr_mcp::app::core(config)?;
     let plugins = e2e::ibkr_mcp::plugins::start(&config.plugins, broker.clone(), &registry)
         .await
         .map_err(|e| anyhow!("plugins: {e}"))?;
-    let host = e2e::ibkr_mcp::app::start_http_with(&config, broker, registry).await?;
-    let env = TestEnv { sim, host, config };
-    env.wait_connected(Duration::from_secs(10)).await?;
+    let host = e2e::ibkr_mcp::app::start_http_with(config, broker, registry).await?;
+    e2e::wait_state(&host, ConnectionState::Connected, Duration::from_secs(10)).await?;
     let loaded: Vec<String> = plugins
         .host
         .plugins()
@@ -68,11 +86,7 @@ async fn start() -> Result<Env> {
             "{name} not loaded: {loaded:?}"
         );
     }
-    Ok(Env {
-        env,
-        plugins,
-        _dir: dir,
-    })
+    Ok((host, plugins))
 }
 
 async fn open_order(client: &Client, id: i64) -> Result<Option<Value>> {
@@ -93,7 +107,7 @@ fn id_of(v: &Value) -> Result<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_modify_and_cancel_only_their_own_orders() -> Result<()> {
-    let env = start().await?;
+    let env = start(None).await?;
     let c = env.env.client().await?;
 
     // An order of an MCP tool: out of reach of plugins.
@@ -183,7 +197,7 @@ async fn plugins_modify_and_cancel_only_their_own_orders() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn brackets_go_to_the_chosen_account_and_stay_the_plugins_own() -> Result<()> {
-    let env = start().await?;
+    let env = start(None).await?;
     let c = env.env.client().await?;
     let args = |account: &str| {
         json!({"account": account, "symbol": "AAPL", "quantity": 1, "entry_price": 1.0,
@@ -225,7 +239,7 @@ async fn brackets_go_to_the_chosen_account_and_stay_the_plugins_own() -> Result<
 /// a bracket through the 0.1.0 `orders.bracket` and a cancel of its own parent order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plugin_built_against_wit_0_1_0_trades_on_this_host() -> Result<()> {
-    let env = start().await?;
+    let env = start(None).await?;
     let c = env.env.client().await?;
     let summary = env
         .plugins
@@ -259,5 +273,72 @@ async fn a_plugin_built_against_wit_0_1_0_trades_on_this_host() -> Result<()> {
     c.cancel().await?;
     drop(env.plugins);
     env.env.shutdown().await;
+    Ok(())
+}
+
+/// Ownership outlives the host process: a new host over the same audit log and the same
+/// gateway lets a plugin cancel the order it placed before the restart, and still keeps the
+/// other plugins and the plugins' hands off orders that are not theirs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_host_restores_plugin_order_ownership_from_the_audit_log() -> Result<()> {
+    let audit_dir = tempfile::tempdir()?;
+    let audit = audit_dir.path().join("audit.jsonl");
+    let env = start(Some(&audit)).await?;
+    let c = env.env.client().await?;
+    let mine = id_of(
+        &e2e::call(
+            &c,
+            "sneaky__place_limit",
+            json!({"symbol": "AAPL", "quantity": 1, "limit_price": 1.0}),
+        )
+        .await?,
+    )?;
+    let o = e2e::call(
+        &c,
+        "ibkr_place_order",
+        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT", "lmtPrice": 1.0}),
+    )
+    .await?;
+    let tool_id = o["orderId"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no orderId: {o}"))?;
+    c.cancel().await?;
+
+    // Restart the host only: the gateway keeps the orders working.
+    let Env {
+        env: TestEnv { sim, host, config },
+        plugins,
+        _dir,
+    } = env;
+    drop(plugins);
+    host.shutdown().await;
+    let (host, plugins) = start_host(&config).await?;
+    let env = TestEnv { sim, host, config };
+    let c = env.client().await?;
+    assert!(
+        open_order(&c, mine).await?.is_some(),
+        "order {mine} is no longer working"
+    );
+
+    let err = e2e::call_err(&c, "other__cancel", json!({"order_id": mine})).await?;
+    assert!(
+        err.contains("[permission-denied]") && err.contains("`sneaky`"),
+        "{err}"
+    );
+    let err = e2e::call_err(&c, "sneaky__cancel", json!({"order_id": tool_id})).await?;
+    assert!(err.contains("[permission-denied]"), "{err}");
+    let s = e2e::call(&c, "sneaky__cancel", json!({"order_id": mine})).await?;
+    assert_eq!(s["state"], "Cancelled", "{s}");
+    let text = std::fs::read_to_string(&audit)?;
+    e2e::ibkr_mcp::broker::audit::verify_chain(&text).map_err(|e| anyhow!("{e}"))?;
+    assert!(
+        text.lines()
+            .any(|l| l.contains("\"cancelled\"") && l.contains("plugin:sneaky")),
+        "{text}"
+    );
+
+    c.cancel().await?;
+    drop(plugins);
+    env.shutdown().await;
     Ok(())
 }
