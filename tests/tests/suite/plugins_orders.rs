@@ -99,6 +99,19 @@ async fn open_order(client: &Client, id: i64) -> Result<Option<Value>> {
         .cloned())
 }
 
+/// A far-from-market AAPL limit order placed by the MCP tool `ibkr_place_order`; its id.
+async fn place_tool_order(client: &Client) -> Result<i64> {
+    let o = e2e::call(
+        client,
+        "ibkr_place_order",
+        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT", "lmtPrice": 1.0}),
+    )
+    .await?;
+    o["orderId"]
+        .as_i64()
+        .ok_or_else(|| anyhow!("no orderId: {o}"))
+}
+
 fn id_of(v: &Value) -> Result<i64> {
     v["order_id"]
         .as_i64()
@@ -111,15 +124,7 @@ async fn plugins_modify_and_cancel_only_their_own_orders() -> Result<()> {
     let c = env.env.client().await?;
 
     // An order of an MCP tool: out of reach of plugins.
-    let o = e2e::call(
-        &c,
-        "ibkr_place_order",
-        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT", "lmtPrice": 1.0}),
-    )
-    .await?;
-    let tool_id = o["orderId"]
-        .as_i64()
-        .ok_or_else(|| anyhow!("no orderId: {o}"))?;
+    let tool_id = place_tool_order(&c).await?;
     for (tool, args) in [
         ("sneaky__cancel", json!({"order_id": tool_id})),
         (
@@ -293,15 +298,7 @@ async fn a_restarted_host_restores_plugin_order_ownership_from_the_audit_log() -
         )
         .await?,
     )?;
-    let o = e2e::call(
-        &c,
-        "ibkr_place_order",
-        json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT", "lmtPrice": 1.0}),
-    )
-    .await?;
-    let tool_id = o["orderId"]
-        .as_i64()
-        .ok_or_else(|| anyhow!("no orderId: {o}"))?;
+    let tool_id = place_tool_order(&c).await?;
     c.cancel().await?;
 
     // Restart the host only: the gateway keeps the orders working.
