@@ -170,8 +170,56 @@ struct DayData {
     n: usize,
     /// Log prices at minute boundaries, `n + 1` values.
     knots: Vec<f64>,
+    /// How far the per-second path of minute `i` rises above the higher of its two knots
+    /// (`n` values, >= 0): its high is exactly `max(knots[i], knots[i + 1]) + ext_hi[i]`.
+    ext_hi: Vec<f64>,
+    /// How far it falls below the lower knot: its low is `min(..) - ext_lo[i]`.
+    ext_lo: Vec<f64>,
     /// Cumulative volume at minute boundaries, `n + 1` values.
     cumvol: Vec<f64>,
+}
+
+impl DayData {
+    /// Highest and lowest log price over the whole minutes `i0..i1` of the session.
+    fn minutes_range(&self, i0: usize, i1: usize) -> (f64, f64) {
+        let (mut hi, mut lo) = (self.knots[i0], self.knots[i0]);
+        for i in i0..i1.min(self.n) {
+            let (a, b) = (self.knots[i], self.knots[i + 1]);
+            hi = hi.max(a.max(b) + self.ext_hi[i]);
+            lo = lo.min(a.min(b) - self.ext_lo[i]);
+        }
+        (hi, lo)
+    }
+}
+
+/// Shape a minute's per-second path (`sec[0]` and `sec[60]` are the knots) so that its
+/// maximum is exactly `max(knots) + up` and its minimum exactly `min(knots) - down`: the
+/// parts beyond the knots are scaled (a monotone map, so the shape is kept); a side that
+/// never leaves the knots' range gets its extreme at second `spikes.0` / `spikes.1`.
+fn fit_extremes(sec: &mut [f64; 61], up: f64, down: f64, spikes: (usize, usize)) {
+    let (top, bottom) = (sec[0].max(sec[60]), sec[0].min(sec[60]));
+    let max = sec.iter().copied().fold(f64::MIN, f64::max);
+    let min = sec.iter().copied().fold(f64::MAX, f64::min);
+    for v in sec.iter_mut() {
+        if *v > top {
+            *v = top + (*v - top) * (up / (max - top));
+        } else if *v < bottom {
+            *v = bottom - (bottom - *v) * (down / (bottom - min));
+        }
+    }
+    // The interior second holding the extreme of one side is not overwritten by the other's.
+    let arg = |sec: &[f64; 61], better: fn(f64, f64) -> bool| {
+        (1..60).fold(1, |k, j| if better(sec[j], sec[k]) { j } else { k })
+    };
+    let away = |k: usize, taken: usize| if k == taken { k % 59 + 1 } else { k };
+    if max <= top && up > 0.0 {
+        let k = away(spikes.0, arg(sec, |a, b| a < b));
+        sec[k] = top + up;
+    }
+    if min >= bottom && down > 0.0 {
+        let k = away(spikes.1, arg(sec, |a, b| a > b));
+        sec[k] = bottom - down;
+    }
 }
 
 /// Open/high/low/close (log prices) and volume of one session.
@@ -410,6 +458,22 @@ impl Market {
                 *k += Self::shift_of(p, start + i as i64 * 60_000);
             }
         }
+        // Intra-minute excursions beyond the knots, drawn from the distribution of a Brownian
+        // bridge's maximum (P(excess > y) = exp(-2y(y + |d|) / sigma^2)); `log_mid` shapes each
+        // minute's per-second path to reach exactly these extremes, so bars of any size know
+        // their high and low without generating the seconds.
+        let sig_min = p.sig_dt / (n as f64).sqrt();
+        let mut xrng = Rng::new(hash3(self.seed, p.key ^ 0xE87E, d as u64));
+        let excess = |d: f64, u: f64| -> f64 {
+            let v = d * d - 2.0 * sig_min * sig_min * u.ln();
+            ((v.sqrt() - d.abs()) / 2.0).max(0.0)
+        };
+        let (mut ext_hi, mut ext_lo) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for i in 0..n {
+            let d = knots[i + 1] - knots[i];
+            ext_hi.push(excess(d, xrng.uniform()));
+            ext_lo.push(excess(d, xrng.uniform()));
+        }
         let per_min = p.avg_volume / n as f64;
         let mut cumvol = Vec::with_capacity(n + 1);
         cumvol.push(0.0);
@@ -423,6 +487,8 @@ impl Market {
             day: d,
             n,
             knots,
+            ext_hi,
+            ext_lo,
             cumvol,
         })
     }
@@ -522,12 +588,73 @@ impl Market {
                 let f = j as f64 / 60.0;
                 p.sec[j] = a + f * (b - a) + p.sec[j] - f * wn;
             }
+            p.sec[0] = a;
             p.sec[60] = b;
+            let spikes = (
+                1 + (rng.next_u64() % 59) as usize,
+                1 + (rng.next_u64() % 59) as usize,
+            );
+            fit_extremes(&mut p.sec, dd.ext_hi[i], dd.ext_lo[i], spikes);
             p.sec_minute = minute_abs;
         }
         let j = (within / 1000) as usize;
         let frac = (within % 1000) as f64 / 1000.0;
         p.sec[j] + frac * (p.sec[(j + 1).min(60)] - p.sec[j])
+    }
+
+    /// Opening log price of path `pi` in the session of day `d` (none without a session).
+    fn session_open(&mut self, pi: usize, d: i64) -> Option<f64> {
+        if !self.ensure_day(pi, d) {
+            return None;
+        }
+        let dd = self.paths[pi].as_ref().expect("path").day.as_ref();
+        Some(dd.expect("day").knots[0])
+    }
+
+    /// Highest and lowest log price of path `pi` over `[a, b]`, exact including the per-second
+    /// path inside each minute: whole session minutes from their extremes ([`DayData`]),
+    /// partial minutes second by second, time outside sessions (flat) at its ends.
+    fn log_range(&mut self, pi: usize, a: i64, b: i64) -> (f64, f64) {
+        let (x, y) = (self.log_mid(pi, a), self.log_mid(pi, b));
+        let (mut hi, mut lo) = (x.max(y), x.min(y));
+        let mut m = a.div_euclid(60_000) * 60_000;
+        while m < b {
+            let (s0, s1) = (m.max(a), (m + 60_000).min(b));
+            let d = self.day_of(m);
+            let sess = self.session(d).filter(|(s, e)| *s <= m && m + 60_000 <= *e);
+            match sess {
+                Some((s, _)) if s0 == m && s1 == m + 60_000 && self.ensure_day(pi, d) => {
+                    let dd = self.paths[pi].as_ref().expect("path").day.as_ref();
+                    let i = ((m - s) / 60_000) as usize;
+                    let (h, l) = dd.expect("day").minutes_range(i, i + 1);
+                    hi = hi.max(h);
+                    lo = lo.min(l);
+                }
+                Some(_) => {
+                    let mut t = s0.div_euclid(1000) * 1000;
+                    while t <= s1 {
+                        if t >= s0 {
+                            let v = self.log_mid(pi, t);
+                            hi = hi.max(v);
+                            lo = lo.min(v);
+                        }
+                        t += 1000;
+                    }
+                    for v in [self.log_mid(pi, s0), self.log_mid(pi, s1)] {
+                        hi = hi.max(v);
+                        lo = lo.min(v);
+                    }
+                }
+                None => {
+                    for v in [self.log_mid(pi, s0), self.log_mid(pi, s1)] {
+                        hi = hi.max(v);
+                        lo = lo.min(v);
+                    }
+                }
+            }
+            m += 60_000;
+        }
+        (hi, lo)
     }
 
     /// Cumulative session volume of path `pi` at `t` (within day_of(t)).
@@ -560,11 +687,7 @@ impl Market {
             return Some(*a);
         }
         let dd = self.gen_day(pi, d)?;
-        let (mut hi, mut lo) = (f64::MIN, f64::MAX);
-        for k in &dd.knots {
-            hi = hi.max(*k);
-            lo = lo.min(*k);
-        }
+        let (hi, lo) = dd.minutes_range(0, dd.n);
         let agg = DailyAgg {
             open: dd.knots[0],
             high: hi,
@@ -741,27 +864,13 @@ impl Market {
         let Some((s, _)) = sess else {
             return stats;
         };
-        if t <= s || !self.ensure_day(pi, d) {
+        if t <= s {
             return stats;
         }
-        let cur = self.log_mid(pi, t);
-        let (n_done, open_l, mut hi, mut lo) = {
-            let dd = self.paths[pi]
-                .as_ref()
-                .expect("path")
-                .day
-                .as_ref()
-                .expect("day");
-            let n_done = (((t - s) / 60_000) as usize).min(dd.n);
-            let mut hi = cur;
-            let mut lo = cur;
-            for k in &dd.knots[..=n_done] {
-                hi = hi.max(*k);
-                lo = lo.min(*k);
-            }
-            (n_done, dd.knots[0], hi, lo)
+        let Some(open_l) = self.session_open(pi, d) else {
+            return stats;
         };
-        let _ = n_done;
+        let (mut hi, mut lo) = self.log_range(pi, s, t);
         let vol = self.cum_volume(pi, t);
         let map = |m: &mut Self, l: f64| -> f64 {
             let mid = match &inst.option {
@@ -815,15 +924,7 @@ impl Market {
                     }
                     let o = self.log_mid(pi, b);
                     let c = self.log_mid(pi, be);
-                    let (mut hi, mut lo) = (o.max(c), o.min(c));
-                    let res = if bms >= 60_000 { 60_000 } else { 1_000 };
-                    let mut t = (b / res + 1) * res;
-                    while t < be {
-                        let v = self.log_mid(pi, t);
-                        hi = hi.max(v);
-                        lo = lo.min(v);
-                        t += res;
-                    }
+                    let (hi, lo) = self.log_range(pi, b, be);
                     let vol = self.volume_between(pi, b, be);
                     raw.push((b / 1000, o, hi, lo, c, vol, be));
                     b += bms;
@@ -860,27 +961,11 @@ impl Market {
                             if now <= s {
                                 continue;
                             }
-                            self.ensure_day(pi, d);
-                            let o = self.paths[pi]
-                                .as_ref()
-                                .expect("path")
-                                .day
-                                .as_ref()
-                                .expect("day")
-                                .knots[0];
+                            let Some(o) = self.session_open(pi, d) else {
+                                continue;
+                            };
                             let c = self.log_mid(pi, now);
-                            let dd = self.paths[pi]
-                                .as_ref()
-                                .expect("path")
-                                .day
-                                .as_ref()
-                                .expect("day");
-                            let n_done = (((now - s) / 60_000) as usize).min(dd.n);
-                            let (mut h, mut l) = (c, c);
-                            for k in &dd.knots[..=n_done] {
-                                h = h.max(*k);
-                                l = l.min(*k);
-                            }
+                            let (h, l) = self.log_range(pi, s, now);
                             let v = self.cum_volume(pi, now);
                             (o, h, l, c, v, now)
                         } else if d > cur_day {
@@ -1083,6 +1168,100 @@ mod tests {
             mins.iter()
                 .all(|b| b.high <= dbar.high + 1e-9 && b.low >= dbar.low - 1e-9)
         );
+    }
+
+    /// Bars know the intra-minute path: every per-second price (what trades print at) lies
+    /// within its 1-minute bar, each minute's high and low are reached by some second, and
+    /// 1-minute bars nest in the hour's and the day's bars, also for the running minute.
+    #[test]
+    fn bars_contain_the_per_second_path() {
+        let (uni, mut m, day) = setup(MarketHours::UsEquities);
+        let aapl = uni.by_symbol("AAPL", None).unwrap();
+        let (s, _) = m.session(day).unwrap();
+        let now = s + 2 * 3_600_000 + 17_500;
+        let mins = m.bars(
+            &uni,
+            aapl,
+            s,
+            now,
+            BarSpan::Intraday(60_000),
+            Show::Trades,
+            now,
+        );
+        assert_eq!(mins.len(), 121);
+        let (mut reached_hi, mut reached_lo) = (0, 0);
+        for b in &mins {
+            let t0 = b.time * 1000;
+            let (mut hi, mut lo) = (f64::MIN, f64::MAX);
+            for t in (t0..=(t0 + 60_000).min(now)).step_by(250) {
+                let p = Market::show_price(&uni, aapl, m.mid(&uni, aapl, t), Show::Trades);
+                assert!(
+                    p <= b.high + 1e-9 && p >= b.low - 1e-9,
+                    "{p} at {t} outside {b:?}"
+                );
+                hi = hi.max(p);
+                lo = lo.min(p);
+            }
+            reached_hi += usize::from((hi - b.high).abs() < 1e-9);
+            reached_lo += usize::from((lo - b.low).abs() < 1e-9);
+        }
+        assert_eq!((reached_hi, reached_lo), (mins.len(), mins.len()));
+        for (span, bar) in [
+            (3_600_000, BarSpan::Intraday(3_600_000)),
+            (DAY_MS, BarSpan::Days(DayKind::Day)),
+        ] {
+            let big = m.bars(&uni, aapl, s - span, now, bar, Show::Trades, now);
+            for b in &mins {
+                let t = b.time * 1000;
+                let outer = big
+                    .iter()
+                    .rev()
+                    .find(|x| x.time * 1000 <= t)
+                    .unwrap_or_else(|| panic!("no {bar:?} bar for {t}"));
+                assert!(
+                    b.high <= outer.high + 1e-9 && b.low >= outer.low - 1e-9,
+                    "{b:?} not within {outer:?}"
+                );
+            }
+        }
+        // The day's statistics (ticks high/low) agree with the daily bar.
+        let st = m.day_stats(&uni, aapl, now);
+        let dbar = m.bars(
+            &uni,
+            aapl,
+            s,
+            now,
+            BarSpan::Days(DayKind::Day),
+            Show::Trades,
+            now,
+        );
+        let dbar = dbar.last().unwrap();
+        assert_eq!((st.high, st.low), (dbar.high, dbar.low));
+    }
+
+    #[test]
+    fn fit_extremes_reaches_both_targets_and_keeps_the_ends() {
+        let mut r = Rng::new(3);
+        for case in 0..2_000 {
+            let mut sec = [0.0; 61];
+            let mut acc = 0.0;
+            for v in sec.iter_mut().skip(1) {
+                acc += r.normal() * if case % 3 == 0 { 0.0 } else { 0.01 };
+                *v = acc;
+            }
+            let (a, b) = (sec[0], sec[60]);
+            let (up, down) = (r.uniform() * 0.02, r.uniform() * 0.02);
+            let spikes = (
+                1 + (r.next_u64() % 59) as usize,
+                1 + (r.next_u64() % 59) as usize,
+            );
+            fit_extremes(&mut sec, up, down, spikes);
+            let max = sec.iter().copied().fold(f64::MIN, f64::max);
+            let min = sec.iter().copied().fold(f64::MAX, f64::min);
+            assert_eq!((sec[0], sec[60]), (a, b));
+            assert!((max - (a.max(b) + up)).abs() < 1e-12, "case {case}");
+            assert!((min - (a.min(b) - down)).abs() < 1e-12, "case {case}");
+        }
     }
 
     #[test]
