@@ -615,42 +615,37 @@ impl Market {
     /// path inside each minute: whole session minutes from their extremes ([`DayData`]),
     /// partial minutes second by second, time outside sessions (flat) at its ends.
     fn log_range(&mut self, pi: usize, a: i64, b: i64) -> (f64, f64) {
-        let (x, y) = (self.log_mid(pi, a), self.log_mid(pi, b));
-        let (mut hi, mut lo) = (x.max(y), x.min(y));
+        let v = self.log_mid(pi, a);
+        let (mut hi, mut lo) = (v, v);
         let mut m = a.div_euclid(60_000) * 60_000;
         while m < b {
             let (s0, s1) = (m.max(a), (m + 60_000).min(b));
             let d = self.day_of(m);
             let sess = self.session(d).filter(|(s, e)| *s <= m && m + 60_000 <= *e);
-            match sess {
-                Some((s, _)) if s0 == m && s1 == m + 60_000 && self.ensure_day(pi, d) => {
-                    let dd = self.paths[pi].as_ref().expect("path").day.as_ref();
-                    let i = ((m - s) / 60_000) as usize;
-                    let (h, l) = dd.expect("day").minutes_range(i, i + 1);
-                    hi = hi.max(h);
-                    lo = lo.min(l);
+            if let Some((s, _)) = sess
+                && s0 == m
+                && s1 == m + 60_000
+                && self.ensure_day(pi, d)
+            {
+                let dd = self.paths[pi].as_ref().expect("path").day.as_ref();
+                let i = ((m - s) / 60_000) as usize;
+                let (h, l) = dd.expect("day").minutes_range(i, i + 1);
+                hi = hi.max(h);
+                lo = lo.min(l);
+            } else {
+                // A partial session minute second by second (the path is linear between
+                // seconds); outside sessions the path is flat, so its ends suffice.
+                let step = if sess.is_some() { 1000 } else { 60_000 };
+                let mut t = s0;
+                while t < s1 {
+                    let v = self.log_mid(pi, t);
+                    hi = hi.max(v);
+                    lo = lo.min(v);
+                    t = (t.div_euclid(step) + 1) * step;
                 }
-                Some(_) => {
-                    let mut t = s0.div_euclid(1000) * 1000;
-                    while t <= s1 {
-                        if t >= s0 {
-                            let v = self.log_mid(pi, t);
-                            hi = hi.max(v);
-                            lo = lo.min(v);
-                        }
-                        t += 1000;
-                    }
-                    for v in [self.log_mid(pi, s0), self.log_mid(pi, s1)] {
-                        hi = hi.max(v);
-                        lo = lo.min(v);
-                    }
-                }
-                None => {
-                    for v in [self.log_mid(pi, s0), self.log_mid(pi, s1)] {
-                        hi = hi.max(v);
-                        lo = lo.min(v);
-                    }
-                }
+                let v = self.log_mid(pi, s1);
+                hi = hi.max(v);
+                lo = lo.min(v);
             }
             m += 60_000;
         }

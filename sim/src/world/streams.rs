@@ -796,7 +796,7 @@ impl World {
             HtShow::Midpoint => TbtKind::MidPoint,
         };
         let end_t = end.unwrap_or(now).min(now);
-        let mut evs = match start {
+        let evs = match start {
             Some(s) if s <= end_t => {
                 let mut v = self.events_forward(idx, tk, ignore_size, s - 1, end_t, n);
                 // TWS completes the last second rather than cutting it.
@@ -813,41 +813,7 @@ impl World {
             Some(_) => Vec::new(),
             None => self.events_backward(idx, tk, ignore_size, end_t, i64::MIN, n),
         };
-        let resp = match show {
-            HtShow::Trades => Response::HistoricalTicksLast {
-                req_id,
-                ticks: evs
-                    .drain(..)
-                    .filter_map(|(_, e)| match e {
-                        Ev::Last(t) => Some(t),
-                        _ => None,
-                    })
-                    .collect(),
-                done: true,
-            },
-            HtShow::BidAsk => Response::HistoricalTicksBidAsk {
-                req_id,
-                ticks: evs
-                    .drain(..)
-                    .filter_map(|(_, e)| match e {
-                        Ev::BidAsk(t) => Some(t),
-                        _ => None,
-                    })
-                    .collect(),
-                done: true,
-            },
-            HtShow::Midpoint => Response::HistoricalTicks {
-                req_id,
-                ticks: evs
-                    .drain(..)
-                    .filter_map(|(_, e)| match e {
-                        Ev::Mid(t) => Some(t),
-                        _ => None,
-                    })
-                    .collect(),
-                done: true,
-            },
-        };
+        let resp = Ev::historical_ticks(req_id, show, evs);
         self.send(client, resp);
     }
 
@@ -1034,6 +1000,35 @@ enum Ev {
 }
 
 impl Ev {
+    /// The one-message historicalTicks answer for `show` from tape events (of that kind).
+    fn historical_ticks(req_id: ReqId, show: HtShow, evs: Vec<(i64, Ev)>) -> Response {
+        let (mut last, mut bid_ask, mut mid) = (Vec::new(), Vec::new(), Vec::new());
+        for (_, e) in evs {
+            match e {
+                Ev::Last(t) => last.push(t),
+                Ev::BidAsk(t) => bid_ask.push(t),
+                Ev::Mid(t) => mid.push(t),
+            }
+        }
+        match show {
+            HtShow::Trades => Response::HistoricalTicksLast {
+                req_id,
+                ticks: last,
+                done: true,
+            },
+            HtShow::BidAsk => Response::HistoricalTicksBidAsk {
+                req_id,
+                ticks: bid_ask,
+                done: true,
+            },
+            HtShow::Midpoint => Response::HistoricalTicks {
+                req_id,
+                ticks: mid,
+                done: true,
+            },
+        }
+    }
+
     fn tick_by_tick(self, req_id: ReqId, kind: TbtKind) -> Response {
         match self {
             Ev::Last(tick) => Response::TickByTickLast {
