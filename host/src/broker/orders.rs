@@ -3,6 +3,7 @@
 //! configuration, then the hash-chained audit log.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures::StreamExt;
@@ -21,6 +22,7 @@ use super::{
     ExecutionQuery, OpenOrder, OrderChanges, OrderOrigin, OrderPreview, OrderRequest, OrderStatus,
     Side,
 };
+use crate::config::GuardrailsConfig;
 
 /// Order types the host knows how to validate.
 const KNOWN_ORDER_TYPES: &[&str] = &[
@@ -368,94 +370,132 @@ async fn first_status(
     }
 }
 
+/// The guardrail policy for one validated order (`order_type` as [`validate`] normalised it),
+/// in the order the rules are checked: `read_only`, `allowed_sec_types`,
+/// `allowed_order_types`, `max_order_quantity`, `max_order_notional`. The first rule that
+/// refuses is the answer ([`BrokerError::Guardrail`] naming the rule and the numbers).
+///
+/// Pure apart from `market_price`, which prices the order for the notional check when it
+/// carries no positive limit / aux price: `Ok(Some(p))` a reference price, `Ok(None)` no
+/// price in the quote, `Err` the quote failed. It is called at most once, and only when
+/// every earlier rule passed.
+pub async fn evaluate<F>(
+    g: &GuardrailsConfig,
+    req: &OrderRequest,
+    order_type: &str,
+    market_price: impl FnOnce() -> F,
+) -> BrokerResult<()>
+where
+    F: Future<Output = BrokerResult<Option<f64>>>,
+{
+    let refuse = |rule: &str, reason: String| {
+        Err(BrokerError::Guardrail {
+            rule: rule.to_string(),
+            reason,
+        })
+    };
+    if g.read_only {
+        return refuse("read_only", "the host is in read-only mode".into());
+    }
+    let sec_type = req.contract.sec_type.trim().to_ascii_uppercase();
+    if !g
+        .allowed_sec_types
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(&sec_type))
+    {
+        return refuse(
+            "allowed_sec_types",
+            format!(
+                "secType {sec_type} is not allowed (allowed: {})",
+                g.allowed_sec_types.join(", ")
+            ),
+        );
+    }
+    if !g
+        .allowed_order_types
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(order_type))
+    {
+        return refuse(
+            "allowed_order_types",
+            format!(
+                "orderType {order_type} is not allowed (allowed: {})",
+                g.allowed_order_types.join(", ")
+            ),
+        );
+    }
+    if req.total_quantity > g.max_order_quantity {
+        return refuse(
+            "max_order_quantity",
+            format!(
+                "quantity {} exceeds the maximum {}",
+                req.total_quantity, g.max_order_quantity
+            ),
+        );
+    }
+    let price = match (req.lmt_price, req.aux_price) {
+        (Some(p), _) if p > 0.0 => p,
+        (_, Some(p)) if p > 0.0 => p,
+        _ => match market_price().await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return refuse(
+                    "max_order_notional",
+                    format!(
+                        "no price available for {} to check the notional limit",
+                        req.contract.symbol
+                    ),
+                );
+            }
+            Err(e) => {
+                return refuse(
+                    "max_order_notional",
+                    format!(
+                        "cannot price {} to check the notional limit: {e}",
+                        req.contract.symbol
+                    ),
+                );
+            }
+        },
+    };
+    let notional = req.total_quantity * price * multiplier(req);
+    if notional > g.max_order_notional {
+        return refuse(
+            "max_order_notional",
+            format!(
+                "notional {notional:.2} ({} x {price:.4}) exceeds the maximum {:.2}",
+                req.total_quantity, g.max_order_notional
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// The checks of a cancellation before it is sent: a positive order id, and not read-only.
+pub fn check_cancel(g: &GuardrailsConfig, order_id: i32) -> BrokerResult<()> {
+    if order_id <= 0 {
+        return Err(BrokerError::invalid(
+            "orderId",
+            "must be a positive order id",
+        ));
+    }
+    if g.read_only {
+        return Err(BrokerError::Guardrail {
+            rule: "read_only".into(),
+            reason: "the host is in read-only mode".into(),
+        });
+    }
+    Ok(())
+}
+
 impl Broker {
-    /// Apply the configured guardrails. Market orders are valued at a quote snapshot's
-    /// reference price (last, else mid, else close).
+    /// Apply the configured guardrails ([`evaluate`]). Market orders are valued at a quote
+    /// snapshot's reference price (last, else mid, else close).
     async fn check_guardrails(&self, req: &OrderRequest, order_type: &str) -> BrokerResult<()> {
-        let g = self.guardrails();
-        let refuse = |rule: &str, reason: String| {
-            Err(BrokerError::Guardrail {
-                rule: rule.to_string(),
-                reason,
-            })
-        };
-        if g.read_only {
-            return refuse("read_only", "the host is in read-only mode".into());
-        }
-        let sec_type = req.contract.sec_type.trim().to_ascii_uppercase();
-        if !g
-            .allowed_sec_types
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(&sec_type))
-        {
-            return refuse(
-                "allowed_sec_types",
-                format!(
-                    "secType {sec_type} is not allowed (allowed: {})",
-                    g.allowed_sec_types.join(", ")
-                ),
-            );
-        }
-        if !g
-            .allowed_order_types
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(order_type))
-        {
-            return refuse(
-                "allowed_order_types",
-                format!(
-                    "orderType {order_type} is not allowed (allowed: {})",
-                    g.allowed_order_types.join(", ")
-                ),
-            );
-        }
-        if req.total_quantity > g.max_order_quantity {
-            return refuse(
-                "max_order_quantity",
-                format!(
-                    "quantity {} exceeds the maximum {}",
-                    req.total_quantity, g.max_order_quantity
-                ),
-            );
-        }
-        let price = match (req.lmt_price, req.aux_price) {
-            (Some(p), _) if p > 0.0 => p,
-            (_, Some(p)) if p > 0.0 => p,
-            _ => match self.quote(&req.contract).await {
-                Ok(q) => match q.reference_price() {
-                    Some(p) => p,
-                    None => {
-                        return refuse(
-                            "max_order_notional",
-                            format!(
-                                "no price available for {} to check the notional limit",
-                                req.contract.symbol
-                            ),
-                        );
-                    }
-                },
-                Err(e) => {
-                    return refuse(
-                        "max_order_notional",
-                        format!(
-                            "cannot price {} to check the notional limit: {e}",
-                            req.contract.symbol
-                        ),
-                    );
-                }
-            },
-        };
-        let notional = req.total_quantity * price * multiplier(req);
-        if notional > g.max_order_notional {
-            return refuse(
-                "max_order_notional",
-                format!(
-                    "notional {notional:.2} ({} x {price:.4}) exceeds the maximum {:.2}",
-                    req.total_quantity, g.max_order_notional
-                ),
-            );
-        }
-        Ok(())
+        evaluate(self.guardrails(), req, order_type, || async {
+            self.quote(&req.contract).await.map(|q| q.reference_price())
+        })
+        .await
     }
 
     /// Validation and guardrails for one order, then the ibapi order to submit (transmitted,
@@ -817,18 +857,7 @@ impl Broker {
     }
 
     async fn cancel_inner(&self, order_id: i32) -> BrokerResult<OrderStatus> {
-        if order_id <= 0 {
-            return Err(BrokerError::invalid(
-                "orderId",
-                "must be a positive order id",
-            ));
-        }
-        if self.guardrails().read_only {
-            return Err(BrokerError::Guardrail {
-                rule: "read_only".into(),
-                reason: "the host is in read-only mode".into(),
-            });
-        }
+        check_cancel(self.guardrails(), order_id)?;
         self.call("cancel order", |c| async move {
             let mut sub = c.cancel_order(order_id, "").await?;
             while let Some(item) = sub.next().await {
@@ -969,6 +998,673 @@ impl Broker {
 mod tests {
     use super::*;
     use crate::broker::ContractSpec;
+    use crate::broker::audit::{AuditLog, verify_chain};
+    use crate::config::TwsConfig;
+    use std::cell::Cell;
+
+    /// Guardrails with small, distinct limits so every number in a refusal is recognisable.
+    fn guardrails() -> GuardrailsConfig {
+        GuardrailsConfig {
+            read_only: false,
+            max_order_quantity: 100.0,
+            max_order_notional: 10_000.0,
+            allowed_sec_types: vec!["STK".into(), "OPT".into(), "FUT".into()],
+            allowed_order_types: vec!["MKT".into(), "LMT".into(), "STP".into()],
+        }
+    }
+
+    fn order(
+        sec_type: &str,
+        order_type: &str,
+        qty: f64,
+        lmt: Option<f64>,
+        aux: Option<f64>,
+    ) -> OrderRequest {
+        OrderRequest {
+            contract: ContractSpec::new("AAPL", sec_type, "SMART", "USD"),
+            action: Side::Buy,
+            total_quantity: qty,
+            order_type: order_type.into(),
+            lmt_price: lmt,
+            aux_price: aux,
+            tif: "DAY".into(),
+            account: String::new(),
+            order_ref: "unit".into(),
+        }
+    }
+
+    /// Run the guardrail policy on a valid order with a market price source answering
+    /// `market`; returns the verdict and how often the market price was asked for.
+    fn run(
+        g: &GuardrailsConfig,
+        r: &OrderRequest,
+        market: BrokerResult<Option<f64>>,
+    ) -> (BrokerResult<()>, usize) {
+        let order_type = validate(r).expect("a valid order");
+        let asked = Cell::new(0);
+        let verdict = futures::executor::block_on(evaluate(g, r, &order_type, || {
+            asked.set(asked.get() + 1);
+            std::future::ready(market)
+        }));
+        (verdict, asked.get())
+    }
+
+    fn refusal(v: BrokerResult<()>) -> (String, String) {
+        match v {
+            Err(BrokerError::Guardrail { rule, reason }) => (rule, reason),
+            other => panic!("expected a guardrail refusal, got {other:?}"),
+        }
+    }
+
+    fn refused(rule: &str, reason: &str) -> (String, String) {
+        (rule.to_string(), reason.to_string())
+    }
+
+    #[test]
+    fn read_only_refuses_every_order_without_pricing_it() {
+        let mut g = guardrails();
+        let r = order("STK", "LMT", 10.0, Some(100.0), None);
+        assert_eq!(run(&g, &r, Ok(Some(100.0))).0, Ok(()));
+        g.read_only = true;
+        let (v, asked) = run(&g, &r, Ok(Some(100.0)));
+        assert_eq!(
+            v.clone().unwrap_err().to_string(),
+            "order refused by guardrail `read_only`: the host is in read-only mode"
+        );
+        assert_eq!(
+            refusal(v),
+            refused("read_only", "the host is in read-only mode")
+        );
+        assert_eq!(asked, 0);
+        let mkt = order("STK", "MKT", 1.0, None, None);
+        assert_eq!(refusal(run(&g, &mkt, Ok(Some(1.0))).0).0, "read_only");
+    }
+
+    #[test]
+    fn allowed_sec_types_match_case_insensitively_and_name_the_list() {
+        let g = guardrails();
+        for sec in ["STK", "stk", " Opt ", "FUT"] {
+            let r = order(sec, "LMT", 1.0, Some(10.0), None);
+            assert_eq!(run(&g, &r, Ok(Some(10.0))).0, Ok(()), "{sec}");
+        }
+        let cash = order("cash", "LMT", 1.0, Some(10.0), None);
+        assert_eq!(
+            refusal(run(&g, &cash, Ok(Some(10.0))).0),
+            refused(
+                "allowed_sec_types",
+                "secType CASH is not allowed (allowed: STK, OPT, FUT)"
+            )
+        );
+        // The configured names are compared case-insensitively too.
+        let g = GuardrailsConfig {
+            allowed_sec_types: vec!["cash".into()],
+            ..guardrails()
+        };
+        assert_eq!(run(&g, &cash, Ok(Some(10.0))).0, Ok(()));
+        let stk = order("STK", "LMT", 1.0, Some(10.0), None);
+        assert_eq!(
+            refusal(run(&g, &stk, Ok(Some(10.0))).0),
+            refused(
+                "allowed_sec_types",
+                "secType STK is not allowed (allowed: cash)"
+            )
+        );
+    }
+
+    #[test]
+    fn allowed_order_types_refuse_the_others_and_name_the_list() {
+        let g = guardrails();
+        for (ot, lmt, aux) in [
+            ("MKT", None, None),
+            ("lmt", Some(10.0), None),
+            ("STP", None, Some(10.0)),
+        ] {
+            let r = order("STK", ot, 1.0, lmt, aux);
+            assert_eq!(run(&g, &r, Ok(Some(10.0))).0, Ok(()), "{ot}");
+        }
+        let stp_lmt = order("STK", "stp lmt", 1.0, Some(10.0), Some(10.0));
+        let (v, asked) = run(&g, &stp_lmt, Ok(Some(10.0)));
+        assert_eq!(
+            refusal(v),
+            refused(
+                "allowed_order_types",
+                "orderType STP LMT is not allowed (allowed: MKT, LMT, STP)"
+            )
+        );
+        assert_eq!(asked, 0);
+        let trail = order("STK", "TRAIL", 1.0, None, Some(1.0));
+        assert_eq!(
+            refusal(run(&g, &trail, Ok(Some(10.0))).0).0,
+            "allowed_order_types"
+        );
+    }
+
+    #[test]
+    fn max_order_quantity_allows_the_maximum_and_refuses_above_it() {
+        let g = guardrails();
+        let at = order("STK", "LMT", 100.0, Some(1.0), None);
+        assert_eq!(run(&g, &at, Ok(Some(1.0))).0, Ok(()));
+        let above = order("STK", "LMT", 101.0, Some(1.0), None);
+        assert_eq!(
+            refusal(run(&g, &above, Ok(Some(1.0))).0),
+            refused("max_order_quantity", "quantity 101 exceeds the maximum 100")
+        );
+        // A market order over the quantity cap is refused before it is priced.
+        let mkt = order("STK", "MKT", 250.0, None, None);
+        let (v, asked) = run(&g, &mkt, Ok(Some(1.0)));
+        assert_eq!(
+            refusal(v),
+            refused("max_order_quantity", "quantity 250 exceeds the maximum 100")
+        );
+        assert_eq!(asked, 0);
+    }
+
+    // The market price handed to the notional checks below equals the order's own price, so
+    // these cases hold whichever of the two prices the notional is computed from.
+    #[test]
+    fn max_order_notional_of_limit_and_stop_orders() {
+        let g = guardrails();
+        let at = order("STK", "LMT", 10.0, Some(1000.0), None);
+        assert_eq!(run(&g, &at, Ok(Some(1000.0))).0, Ok(()));
+        let above = order("STK", "LMT", 10.0, Some(1000.5), None);
+        assert_eq!(
+            refusal(run(&g, &above, Ok(Some(1000.5))).0),
+            refused(
+                "max_order_notional",
+                "notional 10005.00 (10 x 1000.5000) exceeds the maximum 10000.00"
+            )
+        );
+        let stop_at = order("STK", "STP", 10.0, None, Some(1000.0));
+        assert_eq!(run(&g, &stop_at, Ok(Some(1000.0))).0, Ok(()));
+        let stop_above = order("STK", "STP", 20.0, None, Some(600.0));
+        assert_eq!(
+            refusal(run(&g, &stop_above, Ok(Some(600.0))).0),
+            refused(
+                "max_order_notional",
+                "notional 12000.00 (20 x 600.0000) exceeds the maximum 10000.00"
+            )
+        );
+    }
+
+    #[test]
+    fn max_order_notional_of_market_orders_uses_the_market_price() {
+        let g = guardrails();
+        let r = order("STK", "MKT", 10.0, None, None);
+        let (v, asked) = run(&g, &r, Ok(Some(1000.0)));
+        assert_eq!((v, asked), (Ok(()), 1));
+        let (v, asked) = run(&g, &r, Ok(Some(1000.5)));
+        assert_eq!(
+            refusal(v),
+            refused(
+                "max_order_notional",
+                "notional 10005.00 (10 x 1000.5000) exceeds the maximum 10000.00"
+            )
+        );
+        assert_eq!(asked, 1);
+    }
+
+    #[test]
+    fn a_market_order_that_cannot_be_priced_is_refused() {
+        let g = guardrails();
+        let r = order("STK", "MKT", 1.0, None, None);
+        assert_eq!(
+            refusal(run(&g, &r, Ok(None)).0),
+            refused(
+                "max_order_notional",
+                "no price available for AAPL to check the notional limit"
+            )
+        );
+        let timeout = BrokerError::Timeout {
+            operation: "quote".into(),
+            seconds: 5.0,
+        };
+        assert_eq!(
+            refusal(run(&g, &r, Err(timeout)).0),
+            refused(
+                "max_order_notional",
+                "cannot price AAPL to check the notional limit: quote timed out after 5.0s"
+            )
+        );
+    }
+
+    #[test]
+    fn option_notional_uses_the_contract_multiplier() {
+        let g = guardrails();
+        // No multiplier given: an option is 100 shares.
+        let at = order("OPT", "LMT", 2.0, Some(50.0), None);
+        assert_eq!(run(&g, &at, Ok(Some(50.0))).0, Ok(()));
+        let above = order("OPT", "LMT", 3.0, Some(50.0), None);
+        assert_eq!(
+            refusal(run(&g, &above, Ok(Some(50.0))).0),
+            refused(
+                "max_order_notional",
+                "notional 15000.00 (3 x 50.0000) exceeds the maximum 10000.00"
+            )
+        );
+        // An explicit multiplier wins.
+        let mut small = above.clone();
+        small.contract.multiplier = "10".into();
+        assert_eq!(run(&g, &small, Ok(Some(50.0))).0, Ok(()));
+        let mut fut = order("FUT", "LMT", 1.0, Some(250.0), None);
+        fut.contract.multiplier = " 50 ".into();
+        assert_eq!(
+            refusal(run(&g, &fut, Ok(Some(250.0))).0),
+            refused(
+                "max_order_notional",
+                "notional 12500.00 (1 x 250.0000) exceeds the maximum 10000.00"
+            )
+        );
+    }
+
+    #[test]
+    fn multipliers() {
+        let m = |sec: &str, mult: &str| {
+            let mut r = order(sec, "MKT", 1.0, None, None);
+            r.contract.multiplier = mult.into();
+            multiplier(&r)
+        };
+        assert_eq!(m("OPT", ""), 100.0);
+        assert_eq!(m("fop", ""), 100.0);
+        assert_eq!(m("OPT", "junk"), 100.0);
+        assert_eq!(m("OPT", "0"), 100.0);
+        assert_eq!(m("FUT", "50"), 50.0);
+        assert_eq!(m("OPT", " 10 "), 10.0);
+        assert_eq!(m("STK", ""), 1.0);
+    }
+
+    #[test]
+    fn rules_are_checked_in_order_and_the_first_refusal_answers() {
+        let mut g = guardrails();
+        g.read_only = true;
+        // Violates every rule.
+        let r = order("CASH", "STP LMT", 1e6, Some(1e6), Some(1e6));
+        let rule = |g: &GuardrailsConfig| refusal(run(g, &r, Ok(Some(1e6))).0).0;
+        assert_eq!(rule(&g), "read_only");
+        g.read_only = false;
+        assert_eq!(rule(&g), "allowed_sec_types");
+        g.allowed_sec_types.push("CASH".into());
+        assert_eq!(rule(&g), "allowed_order_types");
+        g.allowed_order_types.push("STP LMT".into());
+        assert_eq!(rule(&g), "max_order_quantity");
+        g.max_order_quantity = 1e7;
+        assert_eq!(rule(&g), "max_order_notional");
+        g.max_order_notional = 1e13;
+        assert_eq!(run(&g, &r, Ok(Some(1e6))).0, Ok(()));
+    }
+
+    #[test]
+    fn cancel_needs_a_positive_id_and_is_refused_in_read_only_mode() {
+        let mut g = guardrails();
+        assert_eq!(check_cancel(&g, 7), Ok(()));
+        for id in [0, -3] {
+            assert_eq!(
+                check_cancel(&g, id),
+                Err(BrokerError::invalid(
+                    "orderId",
+                    "must be a positive order id"
+                ))
+            );
+        }
+        g.read_only = true;
+        assert_eq!(
+            check_cancel(&g, 7),
+            Err(BrokerError::Guardrail {
+                rule: "read_only".into(),
+                reason: "the host is in read-only mode".into(),
+            })
+        );
+    }
+
+    fn invalid(r: BrokerResult<String>) -> (String, String) {
+        match r {
+            Err(BrokerError::InvalidArgument { arg, reason }) => (arg, reason),
+            other => panic!("expected an invalid argument, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn validation_refuses_bad_quantities_types_prices_and_tifs() {
+        let ok = |ot: &str, lmt, aux| validate(&order("STK", ot, 1.0, lmt, aux));
+        assert_eq!(ok("mkt", None, None).unwrap(), "MKT");
+        assert_eq!(ok(" stp lmt ", Some(1.0), Some(1.0)).unwrap(), "STP LMT");
+        for q in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let (arg, reason) = invalid(validate(&order("STK", "MKT", q, None, None)));
+            assert_eq!(arg, "totalQuantity");
+            assert_eq!(reason, format!("{q} must be a positive number"));
+        }
+        let (arg, reason) = invalid(ok("FOO", None, None));
+        assert_eq!(arg, "orderType");
+        assert_eq!(
+            reason,
+            format!("\"FOO\" is not one of {}", KNOWN_ORDER_TYPES.join(", "))
+        );
+        let required = "is required for this orderType".to_string();
+        assert_eq!(
+            invalid(ok("LMT", None, None)),
+            ("lmtPrice".into(), required.clone())
+        );
+        assert_eq!(
+            invalid(ok("LMT", Some(0.0), None)),
+            ("lmtPrice".into(), "0 must be a positive price".into())
+        );
+        assert_eq!(
+            invalid(ok("STP", None, None)),
+            ("auxPrice".into(), required.clone())
+        );
+        assert_eq!(
+            invalid(ok("STP", None, Some(-2.0))),
+            ("auxPrice".into(), "-2 must be a positive price".into())
+        );
+        assert_eq!(
+            invalid(ok("STP LMT", Some(1.0), None)),
+            ("auxPrice".into(), required.clone())
+        );
+        assert_eq!(
+            invalid(ok("STP LMT", None, Some(1.0))),
+            ("lmtPrice".into(), required)
+        );
+        let mut r = order("STK", "MKT", 1.0, None, None);
+        for tif in ["", "gtc", " IOC "] {
+            r.tif = tif.into();
+            assert_eq!(validate(&r).unwrap(), "MKT", "{tif:?}");
+        }
+        r.tif = "FOREVER".into();
+        assert_eq!(
+            invalid(validate(&r)),
+            (
+                "tif".into(),
+                format!("\"FOREVER\" is not one of {}", KNOWN_TIFS.join(", "))
+            )
+        );
+    }
+
+    #[test]
+    fn modify_keeps_the_order_and_refuses_a_limit_on_a_stop_or_a_stop_on_a_limit() {
+        let current = OpenOrder {
+            order_id: 9,
+            contract: crate::broker::ContractRef {
+                con_id: 265598,
+                symbol: "AAPL".into(),
+                sec_type: "STK".into(),
+                exchange: "SMART".into(),
+                currency: "USD".into(),
+                ..Default::default()
+            },
+            action: "BUY".into(),
+            total_quantity: 5.0,
+            order_type: "stp lmt".into(),
+            lmt_price: Some(101.0),
+            aux_price: Some(100.0),
+            tif: "GTC".into(),
+            account: "DU123".into(),
+            order_ref: "ref".into(),
+            ..Default::default()
+        };
+        let r = modified_request(
+            &current,
+            &OrderChanges {
+                total_quantity: Some(7.0),
+                lmt_price: Some(102.0),
+                aux_price: Some(101.0),
+            },
+        )
+        .unwrap();
+        assert_eq!(r.order_type, "STP LMT");
+        assert_eq!(
+            (r.total_quantity, r.lmt_price, r.aux_price),
+            (7.0, Some(102.0), Some(101.0))
+        );
+        assert_eq!(
+            (r.account.as_str(), r.order_ref.as_str(), r.tif.as_str()),
+            ("DU123", "ref", "GTC")
+        );
+        assert_eq!(r.action, Side::Buy);
+        let quantity_only = modified_request(
+            &current,
+            &OrderChanges {
+                total_quantity: Some(6.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (quantity_only.lmt_price, quantity_only.aux_price),
+            (Some(101.0), Some(100.0))
+        );
+        let lmt = OpenOrder {
+            order_type: "LMT".into(),
+            aux_price: None,
+            ..current.clone()
+        };
+        let e = modified_request(
+            &lmt,
+            &OrderChanges {
+                aux_price: Some(1.0),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            BrokerError::invalid(
+                "auxPrice",
+                "order 9 is a LMT order, which has no aux (stop) price"
+            )
+        );
+        let mkt = OpenOrder {
+            order_type: "MKT".into(),
+            lmt_price: None,
+            aux_price: None,
+            ..current
+        };
+        let e = modified_request(
+            &mkt,
+            &OrderChanges {
+                lmt_price: Some(1.0),
+                ..Default::default()
+            },
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            BrokerError::invalid(
+                "lmtPrice",
+                "order 9 is a MKT order, which has no limit price"
+            )
+        );
+    }
+
+    #[test]
+    fn errors_name_the_bracket_leg() {
+        assert_eq!(
+            in_leg(
+                "stopLoss",
+                BrokerError::Guardrail {
+                    rule: "allowed_order_types".into(),
+                    reason: "no".into(),
+                }
+            ),
+            BrokerError::Guardrail {
+                rule: "allowed_order_types".into(),
+                reason: "bracket stopLoss leg: no".into(),
+            }
+        );
+        assert_eq!(
+            in_leg("parent", BrokerError::invalid("lmtPrice", "bad")),
+            BrokerError::invalid("lmtPrice", "bad (bracket parent leg)")
+        );
+        assert_eq!(
+            in_leg(
+                "takeProfit",
+                BrokerError::Tws {
+                    code: 110,
+                    message: "tick".into(),
+                }
+            ),
+            BrokerError::Tws {
+                code: 110,
+                message: "bracket takeProfit leg: tick".into(),
+            }
+        );
+        assert_eq!(
+            in_leg("parent", BrokerError::Cancelled),
+            BrokerError::Cancelled
+        );
+    }
+
+    /// A broker that never connects, with an in-memory audit log.
+    fn offline(g: GuardrailsConfig) -> Broker {
+        let cfg = TwsConfig {
+            connect_on_start: false,
+            ..TwsConfig::default()
+        };
+        Broker::new(cfg, g, AuditLog::in_memory())
+    }
+
+    fn tool() -> OrderOrigin {
+        OrderOrigin::Tool {
+            tool: "unit".into(),
+        }
+    }
+
+    fn chain_of(b: &Broker) -> Vec<crate::broker::audit::AuditRecord> {
+        let recs = b.audit().records().unwrap();
+        let text: String = recs
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        assert_eq!(verify_chain(&text), Ok(recs.len()), "{text}");
+        recs
+    }
+
+    #[tokio::test]
+    async fn a_refused_order_is_audited_as_requested_then_refused() {
+        let b = offline(guardrails());
+        let r = order("STK", "LMT", 1.0, None, None);
+        let e = b.place_order(&r, &tool()).await.unwrap_err();
+        assert_eq!(
+            e,
+            BrokerError::invalid("lmtPrice", "is required for this orderType")
+        );
+        let recs = chain_of(&b);
+        let events: Vec<_> = recs.iter().map(|r| r.event.as_str()).collect();
+        assert_eq!(events, ["place_requested", "place_refused"]);
+        assert!(recs.iter().all(|x| x.origin == "tool:unit"));
+        assert_eq!(recs[0].details, json!({ "request": r }));
+        assert_eq!(
+            recs[1].details,
+            json!({ "request": r, "error": e.to_string() })
+        );
+    }
+
+    #[tokio::test]
+    async fn an_order_that_cannot_be_sent_is_audited_as_failed() {
+        let b = offline(guardrails());
+        let r = order("STK", "LMT", 1.0, Some(10.0), None);
+        let e = b.place_order(&r, &tool()).await.unwrap_err();
+        assert!(matches!(e, BrokerError::NotConnected { .. }), "{e:?}");
+        let recs = chain_of(&b);
+        let events: Vec<_> = recs.iter().map(|r| r.event.as_str()).collect();
+        assert_eq!(events, ["place_requested", "place_failed"]);
+        assert_eq!(recs[1].details["error"], e.to_string());
+        // A preview is not an order action: nothing more is audited.
+        let p = b.preview_order(&r, &tool()).await.unwrap_err();
+        assert!(matches!(p, BrokerError::NotConnected { .. }), "{p:?}");
+        assert_eq!(b.audit().records().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn cancel_and_modify_refusals_are_audited() {
+        let b = offline(GuardrailsConfig {
+            read_only: true,
+            ..guardrails()
+        });
+        let e = b.cancel_order(0, &tool()).await.unwrap_err();
+        assert_eq!(
+            e,
+            BrokerError::invalid("orderId", "must be a positive order id")
+        );
+        let ro = b.cancel_order(12, &tool()).await.unwrap_err();
+        assert_eq!(
+            ro.to_string(),
+            "order refused by guardrail `read_only`: the host is in read-only mode"
+        );
+        let changes = OrderChanges {
+            lmt_price: Some(2.0),
+            ..Default::default()
+        };
+        let m = b.modify_order(-1, &changes, &tool()).await.unwrap_err();
+        assert_eq!(
+            m,
+            BrokerError::invalid("orderId", "must be a positive order id")
+        );
+        let recs = chain_of(&b);
+        let got: Vec<_> = recs
+            .iter()
+            .map(|r| (r.event.as_str(), r.details.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("cancel_requested", json!({ "orderId": 0 })),
+                (
+                    "cancel_failed",
+                    json!({ "orderId": 0, "error": e.to_string() })
+                ),
+                ("cancel_requested", json!({ "orderId": 12 })),
+                (
+                    "cancel_failed",
+                    json!({ "orderId": 12, "error": ro.to_string() })
+                ),
+                (
+                    "modify_refused",
+                    json!({ "orderId": -1, "changes": changes, "error": m.to_string() })
+                ),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refused_bracket_audits_each_leg_requested_and_refused() {
+        let b = offline(guardrails());
+        let req = bracket(Side::Buy, Some(100.0), 110.0, 101.0);
+        let e = b.place_bracket(&req, &tool()).await.unwrap_err();
+        assert_eq!(
+            e,
+            BrokerError::invalid(
+                "stopLoss",
+                "101 must be below the entry price 100 for a BUY bracket (stop < entry < \
+                 take-profit)"
+            )
+        );
+        let recs = chain_of(&b);
+        let events: Vec<_> = recs.iter().map(|r| r.event.as_str()).collect();
+        assert_eq!(
+            events,
+            [
+                "place_requested",
+                "place_requested",
+                "place_requested",
+                "place_refused",
+                "place_refused",
+                "place_refused"
+            ]
+        );
+        let oca = recs[0].details["bracket"]["ocaGroup"].as_str().unwrap();
+        assert!(oca.starts_with("ibkr-mcp-bracket-"), "{oca}");
+        let legs = bracket_legs(&req);
+        for (i, leg) in LEG_NAMES.iter().enumerate() {
+            let bracket = json!({ "leg": leg, "ocaGroup": oca });
+            assert_eq!(
+                recs[i].details,
+                json!({ "request": legs[i], "bracket": bracket })
+            );
+            assert_eq!(
+                recs[3 + i].details,
+                json!({ "request": legs[i], "bracket": bracket, "error": e.to_string() })
+            );
+        }
+    }
 
     fn bracket(action: Side, entry: Option<f64>, tp: f64, sl: f64) -> BracketRequest {
         BracketRequest {
