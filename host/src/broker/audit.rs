@@ -239,6 +239,185 @@ mod tests {
         assert_eq!(all[1].details, serde_json::json!({"q": 2}));
     }
 
+    fn lines(recs: &[AuditRecord]) -> String {
+        recs.iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect()
+    }
+
+    #[test]
+    fn each_record_links_to_the_previous_one_from_genesis() {
+        let log = AuditLog::in_memory();
+        let a = log.append("place_requested", "tool:t", serde_json::json!({"n": 1}));
+        let b = log.append("placed", "tool:t", serde_json::json!({"n": 2}));
+        let c = log.append("cancel_requested", "plugin:p", serde_json::json!({"n": 3}));
+        assert_eq!((a.seq, b.seq, c.seq), (1, 2, 3));
+        assert_eq!(a.prev_hash, GENESIS);
+        assert_eq!(b.prev_hash, a.hash);
+        assert_eq!(c.prev_hash, b.hash);
+        for r in [&a, &b, &c] {
+            assert_eq!(r.hash.len(), 64, "{r:?}");
+            assert_eq!(
+                r.hash,
+                digest(
+                    &r.prev_hash,
+                    r.seq,
+                    &r.time,
+                    &r.event,
+                    &r.origin,
+                    &r.details
+                )
+            );
+            assert!(
+                chrono::DateTime::parse_from_rfc3339(&r.time).is_ok(),
+                "{r:?}"
+            );
+        }
+        assert_ne!(a.hash, b.hash);
+        assert_eq!(log.records().unwrap(), [a, b, c]);
+        assert_eq!(verify_chain(&lines(&log.recent())), Ok(3));
+    }
+
+    #[test]
+    fn in_memory_log_keeps_the_last_thousand_records() {
+        let log = AuditLog::in_memory();
+        assert_eq!(log.path(), None);
+        for i in 0..(KEEP_IN_MEMORY + 5) {
+            log.append("placed", "tool:t", serde_json::json!({ "i": i }));
+        }
+        let recent = log.recent();
+        assert_eq!(recent.len(), KEEP_IN_MEMORY);
+        assert_eq!(recent[0].seq, 6);
+        assert_eq!(recent.last().unwrap().seq, (KEEP_IN_MEMORY + 5) as u64);
+        assert_eq!(log.records().unwrap(), recent);
+        // Clones share one log.
+        let clone = log.clone();
+        let r = clone.append("placed", "tool:t", serde_json::json!({}));
+        assert_eq!(r.seq, (KEEP_IN_MEMORY + 6) as u64);
+        assert_eq!(log.recent().last(), Some(&r));
+    }
+
+    #[test]
+    fn a_file_log_writes_each_record_at_once_and_reopen_continues_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("nested/dir/audit.jsonl");
+        let log = AuditLog::open(&p).unwrap();
+        assert_eq!(log.path(), Some(p.as_path()));
+        let first = log.append("placed", "tool:x", serde_json::json!({"q": 1}));
+        // Written and flushed before append returns.
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text, lines(std::slice::from_ref(&first)));
+        drop(log);
+        let log = AuditLog::open(&p).unwrap();
+        assert!(
+            log.recent().is_empty(),
+            "a reopened log starts with no recent records"
+        );
+        let second = log.append("cancelled", "plugin:y", serde_json::json!({"q": 2}));
+        assert_eq!(second.seq, 2);
+        assert_eq!(second.prev_hash, first.hash);
+        assert_eq!(log.recent(), std::slice::from_ref(&second));
+        // records() reads the whole file, across the reopen.
+        assert_eq!(log.records().unwrap(), [first, second]);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(verify_chain(&text), Ok(2));
+    }
+
+    #[test]
+    fn reopen_ignores_trailing_blank_lines_and_refuses_an_unreadable_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&p).unwrap();
+        let first = log.append("placed", "tool:x", serde_json::json!({}));
+        drop(log);
+        std::fs::write(&p, std::fs::read_to_string(&p).unwrap() + "\n  \n").unwrap();
+        let log = AuditLog::open(&p).unwrap();
+        assert_eq!(
+            log.append("placed", "tool:x", serde_json::json!({}))
+                .prev_hash,
+            first.hash
+        );
+        drop(log);
+        std::fs::write(&p, std::fs::read_to_string(&p).unwrap() + "{not json\n").unwrap();
+        let e = AuditLog::open(&p).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!(
+                "audit log {} has an unreadable last line",
+                p.display()
+            )),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn records_skip_unreadable_lines_and_a_deleted_file_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("audit.jsonl");
+        let log = AuditLog::open(&p).unwrap();
+        let a = log.append("placed", "tool:x", serde_json::json!({}));
+        {
+            let mut st = log.state.lock();
+            let f = st.file.as_mut().unwrap();
+            writeln!(f, "garbage").unwrap();
+        }
+        let b = log.append("placed", "tool:x", serde_json::json!({}));
+        assert_eq!(log.records().unwrap(), [a, b]);
+        std::fs::remove_file(&p).unwrap();
+        assert_eq!(log.records().unwrap(), []);
+    }
+
+    #[test]
+    fn verify_chain_finds_edited_removed_and_reordered_lines() {
+        let log = AuditLog::in_memory();
+        for i in 0..3 {
+            log.append("placed", "tool:t", serde_json::json!({ "i": i }));
+        }
+        let recs = log.recent();
+        assert_eq!(verify_chain(&lines(&recs)), Ok(3));
+        assert_eq!(verify_chain(""), Ok(0));
+        // Edited field (the hash no longer matches).
+        let mut edited = recs.clone();
+        edited[1].origin = "tool:other".into();
+        assert_eq!(
+            verify_chain(&lines(&edited)),
+            Err("line 2: hash mismatch".into())
+        );
+        // Edited and re-hashed: the next record's link breaks.
+        let r = &mut edited[1];
+        r.hash = digest(
+            &r.prev_hash,
+            r.seq,
+            &r.time,
+            &r.event,
+            &r.origin,
+            &r.details,
+        );
+        assert_eq!(
+            verify_chain(&lines(&edited)),
+            Err("line 3: prevHash does not match".into())
+        );
+        // A removed first / middle line.
+        assert_eq!(
+            verify_chain(&lines(&recs[1..])),
+            Err("line 1: prevHash does not match".into())
+        );
+        let gap = [recs[0].clone(), recs[2].clone()];
+        assert_eq!(
+            verify_chain(&lines(&gap)),
+            Err("line 2: prevHash does not match".into())
+        );
+        let swapped = [recs[1].clone(), recs[0].clone(), recs[2].clone()];
+        assert_eq!(
+            verify_chain(&lines(&swapped)),
+            Err("line 1: prevHash does not match".into())
+        );
+        let garbage = lines(&recs[..1]) + "{}\n";
+        let e = verify_chain(&garbage).unwrap_err();
+        assert!(e.starts_with("line 2: missing field"), "{e}");
+    }
+
     #[test]
     fn records_of_an_in_memory_log_are_the_recent_ones() {
         let log = AuditLog::in_memory();
