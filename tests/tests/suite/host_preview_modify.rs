@@ -2,8 +2,10 @@
 //! (`Broker::preview_order`, `Broker::modify_order`) and the plugin backend's
 //! `orders.preview` / `orders.modify`, against the simulator.
 
+use crate::orders_common::sim_order;
 use e2e::ibkr_mcp::broker::{
-    BrokerError, ContractSpec, OrderChanges, OrderOrigin, OrderRequest, Side,
+    BrokerError, ContractSpec, OrderChanges, OrderOrigin, OrderPreview, OrderRequest, OrderStatus,
+    Side,
 };
 use e2e::ibkr_mcp::plugins::PluginBackend;
 use e2e::ibkr_mcp::plugins::backend::{CallContext, Origin};
@@ -64,33 +66,24 @@ async fn what_if_reports_margin_and_commission_and_places_nothing() -> anyhow::R
     })
     .await?;
     let broker = env.host.broker.clone();
-    let before = env.sim.admin().orders().len();
-    let audit_before = broker.audit().recent().len();
+    assert!(env.sim.admin().orders().is_empty());
 
     let p = broker
         .preview_order(&limit("AAPL", 10.0, 150.0), &origin())
         .await?;
-    assert!(p.init_margin_change.is_some_and(|m| m > 0.0), "{p:?}");
-    assert!(p.maint_margin_change.is_some(), "{p:?}");
-    assert!(
-        p.init_margin_before.is_some() && p.init_margin_after.is_some(),
-        "{p:?}"
-    );
-    assert!(p.equity_with_loan_after.is_some(), "{p:?}");
-    assert!(p.commission.is_some_and(|c| c > 0.0), "{p:?}");
-    assert_eq!(p.commission_currency, "USD");
+    let last = broker
+        .quote(&ContractSpec::stock("AAPL"))
+        .await?
+        .reference_price()
+        .expect("an AAPL price");
+    assert_preview(&p, 10.0, last);
 
-    assert_eq!(
-        env.sim.admin().orders().len(),
-        before,
+    assert!(
+        env.sim.admin().orders().is_empty(),
         "what-if placed an order"
     );
     assert!(broker.open_orders().await?.is_empty());
-    assert_eq!(
-        broker.audit().recent().len(),
-        audit_before,
-        "previews are not audited"
-    );
+    assert_eq!(broker.audit().records()?, [], "previews are not audited");
 
     // A preview of an order the guardrails refuse is refused with the same error.
     let big = limit("AAPL", 5000.0, 150.0);
@@ -112,7 +105,7 @@ async fn what_if_reports_margin_and_commission_and_places_nothing() -> anyhow::R
         matches!(&e, BrokerError::InvalidArgument { arg, .. } if arg == "lmtPrice"),
         "{e:?}"
     );
-    assert_eq!(env.sim.admin().orders().len(), before);
+    assert!(env.sim.admin().orders().is_empty());
 
     // The plugin API's orders.preview answers from the same path.
     let backend = BrokerBackend::new(broker.clone());
@@ -132,8 +125,19 @@ async fn what_if_reports_margin_and_commission_and_places_nothing() -> anyhow::R
         .preview_order(plugin_origin(), wit_contract("AAPL"), order.clone())
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    assert_eq!(wp.init_margin_change, p.init_margin_change);
-    assert_eq!(wp.commission, p.commission);
+    // The price moves between the two previews: the same rules, not the same cent.
+    let change = wp.init_margin_change.expect("a margin change");
+    assert!(
+        (change - 0.25 * 10.0 * last).abs() <= 0.25 * 10.0 * last * 0.02,
+        "{wp:?}"
+    );
+    assert_eq!(wp.maint_margin_change, wp.init_margin_change, "{wp:?}");
+    assert_eq!(wp.equity_with_loan_change, Some(-1.0), "{wp:?}");
+    assert_eq!(
+        (wp.commission, wp.min_commission, wp.max_commission),
+        (Some(1.0), Some(1.0), Some(1.0)),
+        "{wp:?}"
+    );
     assert_eq!(wp.commission_currency.as_deref(), Some("USD"));
     let big = w::Order {
         quantity: 5000.0,
@@ -147,7 +151,15 @@ async fn what_if_reports_margin_and_commission_and_places_nothing() -> anyhow::R
         matches!(&we, w::Error::GuardrailViolation(m) if m.contains("max_order_quantity")),
         "{we:?}"
     );
-    assert_eq!(env.sim.admin().orders().len(), before);
+    assert!(env.sim.admin().orders().is_empty());
+    let events: Vec<_> = broker
+        .audit()
+        .records()?
+        .into_iter()
+        .map(|r| r.event)
+        .collect();
+    // Only the refused placement is audited; the previews are not.
+    assert_eq!(events, ["place_requested", "place_refused"]);
 
     env.shutdown().await;
     Ok(())
@@ -176,10 +188,19 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
         ..Default::default()
     };
     let m = broker.modify_order(id, &changes, &origin()).await?;
-    assert_eq!(m.order_id, id);
-    assert!(
-        ["PreSubmitted", "Submitted"].contains(&m.status.as_str()),
-        "{m:?}"
+    let perm_id = sim_order(id).perm_id;
+    assert_eq!(
+        m,
+        OrderStatus {
+            order_id: id,
+            status: "Submitted".into(),
+            remaining: 2.0,
+            avg_fill_price: Some(0.0),
+            last_fill_price: Some(0.0),
+            perm_id,
+            client_id: broker.status().client_id,
+            ..OrderStatus::default()
+        }
     );
     let o = sim_order(id);
     assert_eq!(o.lmt_price, Some(1.5), "{o:?}");
@@ -201,8 +222,14 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     assert_eq!(ws.order_id, id);
+    assert_eq!((ws.filled, ws.remaining), (0.0, 3.0), "{ws:?}");
     let o = sim_order(id);
     assert_eq!((o.quantity, o.lmt_price), (3.0, Some(1.5)), "{o:?}");
+    assert_eq!(
+        (o.perm_id, o.status.as_str()),
+        (perm_id, "Submitted"),
+        "{o:?}"
+    );
     assert_eq!(
         env.sim.admin().orders().len(),
         1,
@@ -210,11 +237,37 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
     );
 
     // Audited as modifications through the same pipeline.
-    let audit = broker.audit().recent();
-    let modified: Vec<_> = audit.iter().filter(|r| r.event == "modified").collect();
-    assert_eq!(modified.len(), 2, "{audit:?}");
-    assert!(modified.iter().any(|r| r.origin == "plugin:test_plugin"));
-    assert!(audit.iter().any(|r| r.event == "modify_requested"));
+    let audit = broker.audit().records()?;
+    let got: Vec<_> = audit
+        .iter()
+        .map(|r| (r.event.as_str(), r.origin.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("place_requested", "tool:test"),
+            ("placed", "tool:test"),
+            ("modify_requested", "tool:test"),
+            ("modified", "tool:test"),
+            ("modify_requested", "plugin:test_plugin"),
+            ("modified", "plugin:test_plugin"),
+        ]
+    );
+    let mut expected = limit("AAPL", 2.0, 1.5);
+    expected.contract.con_id = o.con_id;
+    // The modify re-sends the order as TWS reports it: the resolved contract.
+    expected.contract.primary_exchange = "NASDAQ".into();
+    expected.account = o.account.clone();
+    assert_eq!(
+        audit[2].details,
+        json!({ "orderId": id, "request": expected })
+    );
+    assert_eq!(
+        audit[3].details,
+        json!({ "orderId": id, "request": expected, "status": m })
+    );
+    assert_eq!(audit[5].details["request"]["totalQuantity"], 3.0);
+    assert_eq!(audit[5].details["request"]["lmtPrice"], 1.5);
 
     // The guardrails apply to the modified order.
     let e = broker
@@ -228,8 +281,14 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
         )
         .await
         .unwrap_err();
-    assert!(matches!(e, BrokerError::Guardrail { .. }), "{e:?}");
-    assert!(audit_has(&broker, "modify_refused"));
+    assert_eq!(
+        e,
+        BrokerError::Guardrail {
+            rule: "max_order_quantity".into(),
+            reason: "quantity 1000000 exceeds the maximum 10000".into(),
+        }
+    );
+    assert_eq!(last_event(&broker), "modify_refused");
     assert_eq!(sim_order(id).quantity, 3.0);
 
     // A stop price on a limit order is refused.
@@ -244,19 +303,23 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
         )
         .await
         .unwrap_err();
-    assert!(
-        matches!(&e, BrokerError::InvalidArgument { arg, .. } if arg == "auxPrice"),
-        "{e:?}"
+    assert_eq!(
+        e,
+        BrokerError::invalid(
+            "auxPrice",
+            format!("order {id} is a LMT order, which has no aux (stop) price")
+        )
     );
+    assert_eq!(last_event(&broker), "modify_refused");
 
     // Unknown id: NotFound naming it.
     let e = broker
         .modify_order(987_654, &changes, &origin())
         .await
         .unwrap_err();
-    assert!(
-        matches!(&e, BrokerError::NotFound(m) if m.contains("987654")),
-        "{e:?}"
+    assert_eq!(
+        e,
+        BrokerError::NotFound("no open order with id 987654".into())
     );
     let we = backend
         .modify_order(
@@ -270,9 +333,15 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
         )
         .await
         .unwrap_err();
-    assert!(format!("{we:?}").contains("987654"), "{we:?}");
+    assert!(
+        format!("{we:?}").contains("no open order with id 987654"),
+        "{we:?}"
+    );
+    assert_eq!(sim_order(id).lmt_price, Some(1.5));
+    assert_eq!(env.sim.admin().orders().len(), 1);
 
     broker.cancel_order(id, &origin()).await?;
+    assert_eq!(sim_order(id).status, "Cancelled");
     env.shutdown().await;
     Ok(())
 }
@@ -281,16 +350,33 @@ async fn modify_changes_a_resting_limit_order() -> anyhow::Result<()> {
 async fn mcp_tools_preview_and_modify() -> anyhow::Result<()> {
     let env = TestEnv::start().await?;
     let c = env.client().await?;
-    let before = env.sim.admin().orders().len();
     let p = call(&c, "ibkr_preview_order", json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 5, "orderType": "LMT", "lmtPrice": 100.0})).await?;
-    assert!(
-        p["initMarginChange"].as_f64().is_some_and(|m| m > 0.0),
-        "{p}"
+    let last = env
+        .host
+        .broker
+        .quote(&ContractSpec::stock("AAPL"))
+        .await?
+        .reference_price()
+        .expect("an AAPL price");
+    let preview: OrderPreview = serde_json::from_value(p.clone())?;
+    assert_eq!(
+        serde_json::to_value(&preview)?,
+        p,
+        "exactly the preview's fields: {p}"
     );
-    assert!(p["commission"].as_f64().is_some_and(|m| m > 0.0), "{p}");
-    assert_eq!(env.sim.admin().orders().len(), before);
+    assert_preview(&preview, 5.0, last);
+    assert!(env.sim.admin().orders().is_empty());
     let t = call_err(&c, "ibkr_preview_order", json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1_000_000, "orderType": "LMT", "lmtPrice": 1.0})).await?;
-    assert!(t.contains("max_order_quantity"), "{t}");
+    assert_eq!(
+        t,
+        "order refused by guardrail `max_order_quantity`: quantity 1000000 exceeds the maximum \
+         10000"
+    );
+    assert_eq!(
+        env.host.broker.audit().records()?,
+        [],
+        "previews are not audited"
+    );
 
     let o = call(&c, "ibkr_place_order", json!({"symbol": "AAPL", "action": "BUY", "totalQuantity": 1, "orderType": "LMT", "lmtPrice": 1.0})).await?;
     let id = o["orderId"].as_i64().unwrap();
@@ -300,28 +386,105 @@ async fn mcp_tools_preview_and_modify() -> anyhow::Result<()> {
         json!({"orderId": id, "lmtPrice": 1.25}),
     )
     .await?;
-    assert_eq!(m["orderId"].as_i64(), Some(id), "{m}");
+    let s = sim_order(&env, id);
+    assert_eq!(
+        m,
+        json!({
+            "orderId": id,
+            "status": "Submitted",
+            "filled": 0.0,
+            "remaining": 1.0,
+            "avgFillPrice": 0.0,
+            "lastFillPrice": 0.0,
+            "permId": s.perm_id,
+            "parentId": 0,
+            "clientId": env.host.broker.status().client_id,
+            "whyHeld": "",
+        })
+    );
+    assert_eq!(
+        (s.lmt_price, s.quantity, s.status.as_str()),
+        (Some(1.25), 1.0, "Submitted"),
+        "{s:?}"
+    );
+    assert_eq!(env.sim.admin().orders().len(), 1);
     let open = call(&c, "ibkr_get_open_orders", json!({})).await?;
-    let found = open["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["orderId"].as_i64() == Some(id))
-        .cloned()
-        .unwrap_or_else(|| panic!("order {id} not open: {open}"));
-    assert_eq!(found["lmtPrice"], 1.25, "{found}");
+    assert_eq!(open["count"], 1, "{open}");
+    assert_eq!(open["orders"][0]["orderId"].as_i64(), Some(id), "{open}");
+    assert_eq!(open["orders"][0]["lmtPrice"], 1.25, "{open}");
     let t = call_err(
         &c,
         "ibkr_modify_order",
         json!({"orderId": 424242, "lmtPrice": 1.0}),
     )
     .await?;
-    assert!(t.contains("424242"), "{t}");
+    assert_eq!(t, "not found: no open order with id 424242");
+    let audit = env.host.broker.audit().records()?;
+    let got: Vec<_> = audit
+        .iter()
+        .map(|r| (r.event.as_str(), r.origin.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("place_requested", "tool:ibkr_place_order"),
+            ("placed", "tool:ibkr_place_order"),
+            ("modify_requested", "tool:ibkr_modify_order"),
+            ("modified", "tool:ibkr_modify_order"),
+            ("modify_refused", "tool:ibkr_modify_order"),
+        ]
+    );
+    assert_eq!(audit[3].details["status"], m);
+    assert_eq!(audit[3].details["request"]["lmtPrice"], 1.25);
+    assert_eq!(
+        audit[4].details,
+        json!({
+            "orderId": 424242,
+            "changes": {"totalQuantity": null, "lmtPrice": 1.0, "auxPrice": null},
+            "error": t,
+        })
+    );
     c.cancel().await?;
     env.shutdown().await;
     Ok(())
 }
 
-fn audit_has(broker: &e2e::ibkr_mcp::broker::Broker, event: &str) -> bool {
-    broker.audit().recent().iter().any(|r| r.event == event)
+fn last_event(broker: &e2e::ibkr_mcp::broker::Broker) -> String {
+    broker
+        .audit()
+        .records()
+        .expect("audit records")
+        .pop()
+        .map(|r| r.event)
+        .unwrap_or_default()
+}
+
+/// A what-if answer for buying `qty` shares of a stock priced about `price` (the simulator's
+/// rules: stock margin 25% of the value; commission $0.005 a share, at least $1).
+fn assert_preview(p: &OrderPreview, qty: f64, price: f64) {
+    let near = |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() <= 0.011);
+    assert_eq!(
+        (p.commission, p.min_commission, p.max_commission),
+        (Some(1.0), Some(1.0), Some(1.0)),
+        "{p:?}"
+    );
+    assert_eq!(p.commission_currency, "USD", "{p:?}");
+    assert_eq!(p.warning_text, "", "{p:?}");
+    assert_eq!(p.equity_with_loan_change, Some(-1.0), "{p:?}");
+    let ewl = p.equity_with_loan_before.expect("equity before");
+    assert!(ewl > 0.0, "{p:?}");
+    assert!(near(p.equity_with_loan_after, ewl - 1.0), "{p:?}");
+    let change = p.init_margin_change.expect("a margin change");
+    assert_eq!(p.maint_margin_change, Some(change), "{p:?}");
+    let (im, mm) = (
+        p.init_margin_before.expect("initial margin before"),
+        p.maint_margin_before.expect("maintenance margin before"),
+    );
+    assert!(near(p.init_margin_after, im + change), "{p:?}");
+    assert!(near(p.maint_margin_after, mm + change), "{p:?}");
+    let expected = 0.25 * qty * price;
+    assert!(
+        (change - expected).abs() <= expected * 0.02,
+        "margin change {change} for {qty} x {price}: {p:?}"
+    );
 }

@@ -1,6 +1,7 @@
 //! End-to-end suite: the simulator and the host on loopback ports, driven by real MCP clients.
 //! One test binary (one link of wasmtime + rmcp) for every scenario; each module is one area.
 
+mod orders_common;
 mod workflows_common;
 
 mod host_completion;
