@@ -205,7 +205,9 @@ fn run_analysis(input: Input) -> Result<Value, Error> {
         symbols.insert(0, s.trim().to_ascii_uppercase());
     }
     symbols.retain(|s| !s.is_empty());
-    symbols.dedup();
+    // Drop repeats wherever they are (`dedup` alone only drops neighbours).
+    let mut seen = std::collections::BTreeSet::new();
+    symbols.retain(|s| seen.insert(s.clone()));
     if symbols.is_empty() {
         return Err(Error::invalid("give `symbol` or `symbols`"));
     }
