@@ -200,8 +200,21 @@ fn status_json(s: &BracketStatus) -> Value {
     json!({"parent": one(&s.parent), "take_profit": one(&s.take_profit), "stop_loss": one(&s.stop_loss)})
 }
 
+/// Time in force of the bracket: DAY (default) or GTC.
+fn time_in_force(tif: Option<&str>) -> Result<TimeInForce, Error> {
+    match tif.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("DAY") => Ok(TimeInForce::Day),
+        Some("GTC") => Ok(TimeInForce::Gtc),
+        Some(other) => Err(Error::invalid(format!(
+            "tif must be DAY or GTC, got {other}"
+        ))),
+    }
+}
+
 fn run(name: &str, input: Input) -> Result<Value, Error> {
     let symbol = input.symbol.trim().to_ascii_uppercase();
+    // Checked before planning, so a bad value never gets as far as the user's confirmation.
+    let tif = time_in_force(input.tif.as_deref())?;
     let p = plan(&input)?;
     let mut md = plan_markdown(&symbol, &p);
     let data = json!({"symbol": symbol, "plan": p.plan, "atr": p.atr, "tick_size": p.tick, "quote": p.quote});
@@ -252,17 +265,7 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
         b.stop_loss,
     );
     req.order_ref = Some("execute_bracket_order".into());
-    if let Some(t) = input.tif.as_deref() {
-        req.tif = match t.to_ascii_uppercase().as_str() {
-            "GTC" => TimeInForce::Gtc,
-            "DAY" => TimeInForce::Day,
-            other => {
-                return Err(Error::invalid(format!(
-                    "tif must be DAY or GTC, got {other}"
-                )));
-            }
-        };
-    }
+    req.tif = tif;
     let st = orders::bracket_in_account(&req, input.account.as_deref())?;
     md.push_str(&format!(
         "\n## Placed ({})\n\n- Parent order {} ({:?})\n- Take-profit order {} ({:?})\n- Stop-loss order {} ({:?})\n\nThe children are OCA-linked: when one fills, the other is cancelled.\n",
