@@ -12,7 +12,7 @@ step "build bundled plugins (wasm32-wasip2) into target/plugins"
 ./scripts/build-plugins.sh target/plugins
 
 step "plugin analytics and kit (native unit tests)"
-cargo test --manifest-path plugins/Cargo.toml -p quant -p plugin-kit
+cargo test --manifest-path plugins/Cargo.toml -p quant -p plugin-kit -p ibkr-plugin-sdk -p rebalance-portfolio -p analyze-market-conditions -p assess-portfolio-risk -p execute-bracket-order -p execute-options-strategy -p setup-trading-workspace
 
 step "build the workspace once: test binaries and the binaries the Python/Node steps drive"
 # One feature set for everything (a per-package `cargo build -p` resolves features differently

@@ -195,23 +195,27 @@ fn markdown(rows: &[Value], benchmark: &str) -> String {
     s
 }
 
-fn run_analysis(input: Input) -> Result<Value, Error> {
-    let mut symbols: Vec<String> = input
-        .symbols
-        .iter()
-        .map(|s| s.trim().to_ascii_uppercase())
-        .collect();
-    if let Some(s) = &input.symbol {
-        symbols.insert(0, s.trim().to_ascii_uppercase());
+/// The symbols to analyse: `symbol` first, then `symbols`, upper-cased, blanks and repeats
+/// dropped (first occurrence kept); 1 to 20 of them.
+fn symbol_list(input: &Input) -> Result<Vec<String>, Error> {
+    let mut symbols: Vec<String> = Vec::new();
+    for s in input.symbol.iter().chain(&input.symbols) {
+        let s = s.trim().to_ascii_uppercase();
+        if !s.is_empty() && !symbols.contains(&s) {
+            symbols.push(s);
+        }
     }
-    symbols.retain(|s| !s.is_empty());
-    symbols.dedup();
     if symbols.is_empty() {
         return Err(Error::invalid("give `symbol` or `symbols`"));
     }
     if symbols.len() > 20 {
         return Err(Error::invalid("at most 20 symbols per call"));
     }
+    Ok(symbols)
+}
+
+fn run_analysis(input: Input) -> Result<Value, Error> {
+    let symbols = symbol_list(&input)?;
     let days = input.days.clamp(60, 3650);
     let benchmark = input.benchmark.trim().to_ascii_uppercase();
     let bench = plugin_kit::daily_bars(&benchmark, days)
@@ -327,3 +331,134 @@ Give me a concise, evidence-based read of the market for {list} against {benchma
 }
 
 ibkr_plugin_sdk::register!(Analysis);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(symbol: Option<&str>, symbols: &[&str]) -> Input {
+        Input {
+            symbol: symbol.map(String::from),
+            symbols: symbols.iter().map(|s| s.to_string()).collect(),
+            ..Input::default()
+        }
+    }
+
+    #[test]
+    fn symbol_comes_first_then_symbols_upper_cased_without_blanks() {
+        let got = symbol_list(&input(Some(" qqq "), &["aapl", "", "  ", "Msft"])).unwrap();
+        assert_eq!(got, ["QQQ", "AAPL", "MSFT"]);
+    }
+
+    #[test]
+    fn repeated_symbols_are_analysed_once_wherever_they_are() {
+        let got = symbol_list(&input(Some("AAPL"), &["msft", "aapl", "MSFT", "spy"])).unwrap();
+        assert_eq!(got, ["AAPL", "MSFT", "SPY"]);
+    }
+
+    #[test]
+    fn no_symbol_is_invalid() {
+        for i in [input(None, &[]), input(Some(" "), &["", "  "])] {
+            assert_eq!(
+                symbol_list(&i).unwrap_err(),
+                Error::InvalidArgument("give `symbol` or `symbols`".into())
+            );
+        }
+    }
+
+    #[test]
+    fn at_most_20_distinct_symbols() {
+        let names: Vec<String> = (0..21).map(|i| format!("S{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(
+            symbol_list(&input(None, &refs)).unwrap_err(),
+            Error::InvalidArgument("at most 20 symbols per call".into())
+        );
+        // 20 distinct ones plus repeats are fine.
+        let mut twenty = refs[..20].to_vec();
+        twenty.extend_from_slice(&refs[..5]);
+        assert_eq!(symbol_list(&input(None, &twenty)).unwrap().len(), 20);
+    }
+
+    #[test]
+    fn input_defaults_and_parse_errors() {
+        let i: Input = parse_input(json!({"symbol": "AAPL"})).unwrap();
+        assert_eq!((i.benchmark.as_str(), i.days), ("SPY", 365));
+        assert_eq!(
+            Analysis::run_workflow("analyze", json!({"days": "many"}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        // Validation happens before any host call.
+        assert_eq!(
+            Analysis::run_workflow("analyze", json!({})).unwrap_err(),
+            Error::InvalidArgument("give `symbol` or `symbols`".into())
+        );
+        assert_eq!(
+            Analysis::run_workflow("scan", json!({})).unwrap_err(),
+            Error::InvalidArgument("unknown workflow `scan`".into())
+        );
+    }
+
+    #[test]
+    fn prompt_needs_symbols_and_a_known_name() {
+        assert_eq!(
+            Analysis::render_prompt("other", &PromptArgs::default()).unwrap_err(),
+            Error::InvalidArgument("unknown prompt `other`".into())
+        );
+        assert_eq!(
+            Analysis::render_prompt("analyze_market_conditions", &PromptArgs::default())
+                .unwrap_err(),
+            Error::InvalidArgument("argument `symbols` is required".into())
+        );
+        let names: Vec<String> = Analysis::prompts().into_iter().map(|p| p.name).collect();
+        assert_eq!(names, ["analyze_market_conditions"]);
+        let w = Analysis::workflows();
+        assert_eq!(
+            w.iter()
+                .map(|w| (w.name.as_str(), w.access))
+                .collect::<Vec<_>>(),
+            [("analyze", Access::ReadOnly)]
+        );
+    }
+
+    #[test]
+    fn non_finite_values_become_null() {
+        assert_eq!(opt(Some(1.5)), json!(1.5));
+        assert_eq!(opt(Some(f64::NAN)), Value::Null);
+        assert_eq!(opt(Some(f64::INFINITY)), Value::Null);
+        assert_eq!(opt(None), Value::Null);
+    }
+
+    #[test]
+    fn markdown_shows_missing_indicators_as_n_a() {
+        let row = json!({
+            "symbol": "AAPL",
+            "last": 1234.5,
+            "regime": {"trend": "uptrend", "momentum": "neutral", "volatility": "normal", "score": 2},
+            "rsi14": 55.123,
+            "returns": {"20d": 0.0321},
+            "relative_strength": {},
+            "sma": {"20": 1200.0}, "ema": {}, "macd": {"cross": null},
+            "bollinger": null, "range": {"low": 1000.0, "high": 1300.0, "from_high_pct": -0.05},
+        });
+        let md = markdown(&[row], "QQQ");
+        assert!(md.starts_with("# Market conditions\n\n| Symbol | Last | Trend | Momentum | Volatility | RSI 14 | 20d | RS vs QQQ 60d |\n"), "{md}");
+        assert!(
+            md.contains("| AAPL | 1,234.50 | uptrend | neutral | normal | 55.12 | 3.21% | n/a |\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "- Moving averages: SMA20 1200.00, SMA50 n/a, SMA200 n/a; EMA12 n/a, EMA26 n/a\n"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("- Range over the window: 1000.00 – 1300.00 (-5.00% from the high)\n"),
+            "{md}"
+        );
+        assert!(md.contains("- Regime score 2 "), "{md}");
+    }
+}

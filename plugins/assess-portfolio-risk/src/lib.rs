@@ -80,7 +80,20 @@ fn assess(input: Input) -> Result<Value, Error> {
     }
     let benchmark = input.benchmark.trim().to_ascii_uppercase();
     let bench = closes(&plugin_kit::daily_bars(&benchmark, days)?);
+    risk_report(&input, account_id, &held, cash, &benchmark, bench, &notes)
+}
 
+/// The risk report from the gathered data (no host calls): `held` stock positions with their
+/// daily closes, the account's cash, the benchmark's daily closes.
+fn risk_report(
+    input: &Input,
+    account_id: Option<String>,
+    held: &[Held],
+    cash: f64,
+    benchmark: &str,
+    bench: Vec<f64>,
+    notes: &[String],
+) -> Result<Value, Error> {
     // Align every series (and the benchmark) on the most recent common observations.
     let mut series: Vec<Vec<f64>> = held.iter().map(|h| h.closes.clone()).collect();
     series.push(bench);
@@ -260,7 +273,7 @@ fn assess(input: Input) -> Result<Value, Error> {
         &["Scenario", "P&L", "% of NAV", "Assumption"],
         &srows,
     ));
-    for n in &notes {
+    for n in notes {
         md.push_str(&format!("\n- {n}"));
     }
     md.push('\n');
@@ -381,3 +394,188 @@ Act as a risk manager reviewing my Interactive Brokers portfolio against {benchm
 }
 
 ibkr_plugin_sdk::register!(Risk);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 29 daily returns: +1% except a -5% day and a -3% day; 30 closes from 100.
+    fn closes_from_100() -> Vec<f64> {
+        let mut rets = vec![0.01; 29];
+        rets[10] = -0.05;
+        rets[20] = -0.03;
+        let mut c = vec![100.0];
+        for r in rets {
+            c.push(c.last().unwrap() * (1.0 + r));
+        }
+        c
+    }
+
+    fn held(symbol: &str, value: f64, closes: Vec<f64>) -> Held {
+        Held {
+            symbol: symbol.into(),
+            value,
+            closes,
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() < 1e-9
+    }
+
+    /// A (6,000) and B (2,000) with identical returns, 2,000 cash: the portfolio's daily return
+    /// is 0.8 x the assets' return.
+    fn report() -> Value {
+        let c = closes_from_100();
+        risk_report(
+            &Input::default(),
+            Some("DU1".into()),
+            &[
+                held("AAA", 6_000.0, c.clone()),
+                held("BBB", 2_000.0, c.clone()),
+            ],
+            2_000.0,
+            "SPY",
+            c,
+            &["a note".to_string()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn weights_are_of_net_liquidation_including_cash() {
+        let r = report();
+        let d = &r["data"];
+        assert_eq!(d["net_liquidation"], 10_000.0);
+        assert_eq!(d["cash"], 2_000.0);
+        assert_eq!(d["observations"], 29);
+        assert_eq!(d["account"], "DU1");
+        let w: Vec<f64> = d["positions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["weight"].as_f64().unwrap())
+            .collect();
+        assert_eq!(w, [0.6, 0.2]);
+        assert_eq!(d["notes"], json!(["a note"]));
+    }
+
+    #[test]
+    fn historical_var_and_cvar_per_confidence() {
+        let r = report();
+        let var = r["data"]["var"].as_array().unwrap();
+        assert_eq!(var.len(), 2);
+        // Portfolio losses: 0.8 x 5% = 4% and 0.8 x 3% = 2.4% are the two worst days.
+        // 95%: the 2nd worst of 29 (ceil(29 x 0.05) = 2); CVaR the mean of the worst two.
+        let v95 = &var[0];
+        assert_eq!(v95["confidence"], 0.95);
+        assert!(close(v95["var_pct"].as_f64().unwrap(), 0.024), "{v95}");
+        assert!(close(v95["cvar_pct"].as_f64().unwrap(), 0.032), "{v95}");
+        assert!(close(v95["var_amount"].as_f64().unwrap(), 240.0), "{v95}");
+        // 99%: the worst day.
+        let v99 = &var[1];
+        assert_eq!(v99["confidence"], 0.99);
+        assert!(close(v99["var_pct"].as_f64().unwrap(), 0.04), "{v99}");
+        assert!(close(v99["cvar_amount"].as_f64().unwrap(), 400.0), "{v99}");
+    }
+
+    #[test]
+    fn beta_of_a_scaled_benchmark_is_the_scale() {
+        let r = report();
+        assert!(
+            close(r["data"]["beta"].as_f64().unwrap(), 0.8),
+            "{}",
+            r["data"]["beta"]
+        );
+        let md = r["report"].as_str().unwrap();
+        assert!(
+            md.starts_with("# Portfolio risk — DU1\n\nNet liquidation 10,000.00 (invested 8,000.00, cash 2,000.00). 29 daily returns, benchmark SPY.\n"),
+            "{md}"
+        );
+        assert!(md.contains("- Beta vs SPY: **0.80**\n"), "{md}");
+        assert!(md.contains("## Stress scenarios"), "{md}");
+        assert!(md.ends_with("\n- a note\n"), "{md}");
+    }
+
+    #[test]
+    fn too_little_common_history_fails() {
+        let c = closes_from_100();
+        let e = risk_report(
+            &Input::default(),
+            None,
+            &[held("AAA", 1_000.0, c[10..].to_vec())],
+            0.0,
+            "SPY",
+            c,
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            Error::Failed("only 20 common daily observations; at least 21 are needed".into())
+        );
+    }
+
+    #[test]
+    fn non_positive_net_liquidation_fails() {
+        let c = closes_from_100();
+        let e = risk_report(
+            &Input::default(),
+            None,
+            &[held("AAA", 1_000.0, c.clone())],
+            -1_000.0,
+            "SPY",
+            c,
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(e, Error::Failed("net liquidation is not positive".into()));
+    }
+
+    #[test]
+    fn confidence_outside_0_1_is_invalid() {
+        let c = closes_from_100();
+        let input = Input {
+            confidence: vec![95.0],
+            ..Input::default()
+        };
+        let e = risk_report(
+            &input,
+            None,
+            &[held("AAA", 1_000.0, c.clone())],
+            0.0,
+            "SPY",
+            c,
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            Error::InvalidArgument("confidence must be in (0, 1)".into())
+        );
+    }
+
+    #[test]
+    fn input_defaults_and_unknown_workflow() {
+        let i: Input = parse_input(json!({})).unwrap();
+        assert_eq!((i.benchmark.as_str(), i.days, i.top_n), ("SPY", 365, 3));
+        assert_eq!(i.confidence, [0.95, 0.99]);
+        assert_eq!(
+            Risk::run_workflow("assess", json!({"days": -1}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            Risk::run_workflow("hedge", json!({})).unwrap_err(),
+            Error::InvalidArgument("unknown workflow `hedge`".into())
+        );
+        assert_eq!(
+            Risk::workflows()
+                .iter()
+                .map(|w| (w.name.as_str(), w.access))
+                .collect::<Vec<_>>(),
+            [("assess", Access::ReadOnly)]
+        );
+    }
+}

@@ -58,6 +58,43 @@ fn direction(a: Option<&str>) -> Result<Direction, Error> {
     }
 }
 
+/// The stop-loss and take-profit levels the input asks for. Per level the first given of
+/// price, percent, ATR multiple (and for the target R multiple) wins; defaults: stop 2 ATR,
+/// target 2R.
+fn exit_levels(input: &Input) -> (Level, Level) {
+    let stop_loss = match (
+        input.stop_loss_price,
+        input.stop_loss_pct,
+        input.stop_loss_atr,
+    ) {
+        (Some(p), _, _) => Level::Price(p),
+        (None, Some(p), _) => Level::Percent(p),
+        (None, None, Some(m)) => Level::AtrMultiple(m),
+        (None, None, None) => Level::AtrMultiple(2.0),
+    };
+    let take_profit = match (
+        input.take_profit_price,
+        input.take_profit_pct,
+        input.take_profit_atr,
+        input.take_profit_r,
+    ) {
+        (Some(p), ..) => Level::Price(p),
+        (None, Some(p), ..) => Level::Percent(p),
+        (None, None, Some(m), _) => Level::AtrMultiple(m),
+        (None, None, None, Some(r)) => Level::RiskMultiple(r),
+        _ => Level::RiskMultiple(2.0),
+    };
+    (stop_loss, take_profit)
+}
+
+/// Whether to read the ATR (from daily bars): an ATR multiple is given, or the stop defaults
+/// to 2 ATR.
+fn needs_atr(input: &Input) -> bool {
+    input.take_profit_atr.is_some()
+        || input.stop_loss_atr.is_some()
+        || (input.stop_loss_price.is_none() && input.stop_loss_pct.is_none())
+}
+
 fn plan(input: &Input) -> Result<Planned, Error> {
     let symbol = input.symbol.trim().to_ascii_uppercase();
     if symbol.is_empty() {
@@ -86,38 +123,12 @@ fn plan(input: &Input) -> Result<Planned, Error> {
         .filter(|t| *t > 0.0)
         .unwrap_or(0.01);
     let period = input.atr_period.unwrap_or(14).clamp(2, 100);
-    let needs_atr = input.take_profit_atr.is_some()
-        || input.stop_loss_atr.is_some()
-        || (input.stop_loss_price.is_none() && input.stop_loss_pct.is_none());
-    let atr_value = if needs_atr {
+    let (stop_loss, take_profit) = exit_levels(input);
+    let atr_value = if needs_atr(input) {
         let bars = plugin_kit::daily_bars(&symbol, (period as u32 * 3).max(60))?;
         atr(&ohlc(&bars), period).ok().and_then(|a| last_value(&a))
     } else {
         None
-    };
-    let stop_loss = match (
-        input.stop_loss_price,
-        input.stop_loss_pct,
-        input.stop_loss_atr,
-    ) {
-        (Some(p), _, _) => Level::Price(p),
-        (None, Some(p), _) => Level::Percent(p),
-        (None, None, Some(m)) => Level::AtrMultiple(m),
-        // Default: 2 ATR.
-        (None, None, None) => Level::AtrMultiple(2.0),
-    };
-    let take_profit = match (
-        input.take_profit_price,
-        input.take_profit_pct,
-        input.take_profit_atr,
-        input.take_profit_r,
-    ) {
-        (Some(p), ..) => Level::Price(p),
-        (None, Some(p), ..) => Level::Percent(p),
-        (None, None, Some(m), _) => Level::AtrMultiple(m),
-        (None, None, None, Some(r)) => Level::RiskMultiple(r),
-        // Default: 2R.
-        _ => Level::RiskMultiple(2.0),
     };
     let account_value = if input.risk_pct.is_some() {
         account::summary(input.account.as_deref())
@@ -200,8 +211,21 @@ fn status_json(s: &BracketStatus) -> Value {
     json!({"parent": one(&s.parent), "take_profit": one(&s.take_profit), "stop_loss": one(&s.stop_loss)})
 }
 
+/// Time in force of the bracket: DAY (default) or GTC.
+fn time_in_force(tif: Option<&str>) -> Result<TimeInForce, Error> {
+    match tif.map(str::to_ascii_uppercase).as_deref() {
+        None | Some("DAY") => Ok(TimeInForce::Day),
+        Some("GTC") => Ok(TimeInForce::Gtc),
+        Some(other) => Err(Error::invalid(format!(
+            "tif must be DAY or GTC, got {other}"
+        ))),
+    }
+}
+
 fn run(name: &str, input: Input) -> Result<Value, Error> {
     let symbol = input.symbol.trim().to_ascii_uppercase();
+    // Checked before planning, so a bad value never gets as far as the user's confirmation.
+    let tif = time_in_force(input.tif.as_deref())?;
     let p = plan(&input)?;
     let mut md = plan_markdown(&symbol, &p);
     let data = json!({"symbol": symbol, "plan": p.plan, "atr": p.atr, "tick_size": p.tick, "quote": p.quote});
@@ -252,17 +276,7 @@ fn run(name: &str, input: Input) -> Result<Value, Error> {
         b.stop_loss,
     );
     req.order_ref = Some("execute_bracket_order".into());
-    if let Some(t) = input.tif.as_deref() {
-        req.tif = match t.to_ascii_uppercase().as_str() {
-            "GTC" => TimeInForce::Gtc,
-            "DAY" => TimeInForce::Day,
-            other => {
-                return Err(Error::invalid(format!(
-                    "tif must be DAY or GTC, got {other}"
-                )));
-            }
-        };
-    }
+    req.tif = tif;
     let st = orders::bracket_in_account(&req, input.account.as_deref())?;
     md.push_str(&format!(
         "\n## Placed ({})\n\n- Parent order {} ({:?})\n- Take-profit order {} ({:?})\n- Stop-loss order {} ({:?})\n\nThe children are OCA-linked: when one fills, the other is cancelled.\n",
@@ -395,3 +409,166 @@ take-profit limit and stop-loss stop, sized so that a stop-out loses no more tha
 }
 
 ibkr_plugin_sdk::register!(Bracket);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(v: Value) -> Input {
+        parse_input(v).unwrap()
+    }
+
+    #[test]
+    fn direction_accepts_buy_sell_long_short_in_any_case() {
+        assert_eq!(direction(None), Ok(Direction::Buy));
+        for (a, d) in [
+            ("buy", Direction::Buy),
+            ("LONG", Direction::Buy),
+            ("Sell", Direction::Sell),
+            ("short", Direction::Sell),
+        ] {
+            assert_eq!(direction(Some(a)), Ok(d), "{a}");
+        }
+        assert_eq!(
+            direction(Some("hold")),
+            Err(Error::InvalidArgument(
+                "action must be BUY or SELL, got HOLD".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn default_levels_are_2_atr_stop_and_2r_target() {
+        let i = input(json!({"symbol": "X"}));
+        assert_eq!(
+            exit_levels(&i),
+            (Level::AtrMultiple(2.0), Level::RiskMultiple(2.0))
+        );
+        assert!(needs_atr(&i));
+    }
+
+    #[test]
+    fn price_beats_percent_beats_atr_beats_r() {
+        let all = json!({
+            "symbol": "X",
+            "stop_loss_price": 95.0, "stop_loss_pct": 0.03, "stop_loss_atr": 1.5,
+            "take_profit_price": 120.0, "take_profit_pct": 0.06, "take_profit_atr": 3.0, "take_profit_r": 4.0,
+        });
+        assert_eq!(
+            exit_levels(&input(all.clone())),
+            (Level::Price(95.0), Level::Price(120.0))
+        );
+        let mut v = all;
+        let o = v.as_object_mut().unwrap();
+        o.remove("stop_loss_price");
+        o.remove("take_profit_price");
+        assert_eq!(
+            exit_levels(&input(v.clone())),
+            (Level::Percent(0.03), Level::Percent(0.06))
+        );
+        let o = v.as_object_mut().unwrap();
+        o.remove("stop_loss_pct");
+        o.remove("take_profit_pct");
+        assert_eq!(
+            exit_levels(&input(v.clone())),
+            (Level::AtrMultiple(1.5), Level::AtrMultiple(3.0))
+        );
+        v.as_object_mut().unwrap().remove("take_profit_atr");
+        assert_eq!(exit_levels(&input(v)).1, Level::RiskMultiple(4.0));
+    }
+
+    #[test]
+    fn atr_is_read_only_when_an_atr_level_is_asked_for() {
+        let no = [
+            json!({"symbol": "X", "stop_loss_price": 95.0}),
+            json!({"symbol": "X", "stop_loss_pct": 0.02, "take_profit_r": 3.0}),
+            json!({"symbol": "X", "stop_loss_pct": 0.02, "take_profit_price": 120.0}),
+        ];
+        for v in no {
+            assert!(!needs_atr(&input(v.clone())), "{v}");
+        }
+        let yes = [
+            json!({"symbol": "X", "take_profit_price": 120.0}),
+            json!({"symbol": "X", "stop_loss_pct": 0.02, "take_profit_atr": 2.0}),
+            json!({"symbol": "X", "stop_loss_atr": 1.0}),
+        ];
+        for v in yes {
+            assert!(needs_atr(&input(v.clone())), "{v}");
+        }
+    }
+
+    #[test]
+    fn time_in_force_is_day_or_gtc() {
+        assert_eq!(time_in_force(None), Ok(TimeInForce::Day));
+        assert_eq!(time_in_force(Some("day")), Ok(TimeInForce::Day));
+        assert_eq!(time_in_force(Some("Gtc")), Ok(TimeInForce::Gtc));
+        assert_eq!(
+            time_in_force(Some("ioc")),
+            Err(Error::InvalidArgument(
+                "tif must be DAY or GTC, got IOC".into()
+            ))
+        );
+    }
+
+    /// These inputs are refused before any host call (natively a host call would panic).
+    #[test]
+    fn invalid_inputs_are_refused_before_touching_the_broker() {
+        let cases = [
+            (json!({"symbol": "  "}), "symbol is required"),
+            (
+                json!({"symbol": "AAPL", "action": "hold"}),
+                "action must be BUY or SELL, got HOLD",
+            ),
+            (
+                json!({"symbol": "AAPL", "tif": "IOC", "execute": true}),
+                "tif must be DAY or GTC, got IOC",
+            ),
+        ];
+        for (v, msg) in cases {
+            for name in ["plan", "place"] {
+                assert_eq!(
+                    Bracket::run_workflow(name, v.clone()).unwrap_err(),
+                    Error::InvalidArgument(msg.into()),
+                    "{name} {v}"
+                );
+            }
+        }
+        assert_eq!(
+            Bracket::run_workflow("place", json!({"symbol": 5}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            Bracket::run_workflow("cancel", json!({})).unwrap_err(),
+            Error::InvalidArgument("unknown workflow `cancel`".into())
+        );
+    }
+
+    #[test]
+    fn only_place_is_destructive_and_only_it_has_execute() {
+        let w = Bracket::workflows();
+        assert_eq!(
+            w.iter()
+                .map(|w| (w.name.as_str(), w.access))
+                .collect::<Vec<_>>(),
+            [("plan", Access::ReadOnly), ("place", Access::Destructive)]
+        );
+        let schema = |i: usize| serde_json::from_str::<Value>(&w[i].input_schema).unwrap();
+        assert_eq!(schema(0)["properties"]["execute"], Value::Null);
+        assert_eq!(schema(1)["properties"]["execute"]["default"], false);
+        assert_eq!(schema(1)["required"], json!(["symbol"]));
+    }
+
+    #[test]
+    fn prompt_needs_a_symbol() {
+        assert_eq!(
+            Bracket::render_prompt("execute_bracket_order", &PromptArgs::default()).unwrap_err(),
+            Error::InvalidArgument("argument `symbol` is required".into())
+        );
+        assert_eq!(
+            Bracket::render_prompt("x", &PromptArgs::default()).unwrap_err(),
+            Error::InvalidArgument("unknown prompt `x`".into())
+        );
+    }
+}

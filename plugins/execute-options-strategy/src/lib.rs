@@ -80,6 +80,49 @@ fn wit_right(r: Right) -> OptionRight {
     }
 }
 
+/// The expiry closest to `target_dte` inside `[min_dte, max_dte]` (the earlier listed one on a
+/// tie), with its days to expiry; unparsable expirations are skipped.
+fn choose_expiry(expirations: &[String], today: i64, input: &Input) -> Option<(String, i64)> {
+    let mut best: Option<(String, i64)> = None;
+    for e in expirations {
+        let Ok(d) = days_to_expiry(e, today) else {
+            continue;
+        };
+        if d < input.min_dte || d > input.max_dte {
+            continue;
+        }
+        let better = best
+            .as_ref()
+            .is_none_or(|(_, bd)| (d - input.target_dte).abs() < (bd - input.target_dte).abs());
+        if better {
+            best = Some((e.clone(), d));
+        }
+    }
+    best
+}
+
+/// The `2 * each_side` strikes nearest to spot (`each_side` clamped to 2..=40), ascending.
+fn strikes_near(strikes: &[f64], spot: f64, each_side: usize) -> Vec<f64> {
+    let mut strikes = strikes.to_vec();
+    strikes.sort_by(|a, b| (a - spot).abs().total_cmp(&(b - spot).abs()));
+    strikes.truncate(each_side.clamp(2, 40) * 2);
+    strikes.sort_by(f64::total_cmp);
+    strikes
+}
+
+/// The option rights a strategy trades.
+fn rights_of(strategy: Strategy) -> &'static [Right] {
+    match strategy {
+        Strategy::CoveredCall | Strategy::BullCallSpread | Strategy::BearCallSpread => {
+            &[Right::Call]
+        }
+        Strategy::ProtectivePut | Strategy::BullPutSpread | Strategy::BearPutSpread => {
+            &[Right::Put]
+        }
+        Strategy::Collar => &[Right::Call, Right::Put],
+    }
+}
+
 struct Planned {
     symbol: String,
     spot: f64,
@@ -108,23 +151,7 @@ fn plan(input: &Input) -> Result<Planned, Error> {
             .unwrap_or(0)
     };
     let chain = &plugin_kit::option_chain_of(&symbol)?;
-    // Expiry closest to the target DTE inside the window.
-    let mut best: Option<(String, i64)> = None;
-    for e in &chain.expirations {
-        let Ok(d) = days_to_expiry(e, today) else {
-            continue;
-        };
-        if d < input.min_dte || d > input.max_dte {
-            continue;
-        }
-        let better = best
-            .as_ref()
-            .is_none_or(|(_, bd)| (d - input.target_dte).abs() < (bd - input.target_dte).abs());
-        if better {
-            best = Some((e.clone(), d));
-        }
-    }
-    let (expiry, dte) = best.ok_or_else(|| {
+    let (expiry, dte) = choose_expiry(&chain.expirations, today, input).ok_or_else(|| {
         Error::invalid(format!(
             "no {symbol} expiry between {} and {} days (have {})",
             input.min_dte,
@@ -132,22 +159,9 @@ fn plan(input: &Input) -> Result<Planned, Error> {
             chain.expirations.join(", ")
         ))
     })?;
-    // Strikes around spot.
-    let mut strikes = chain.strikes.clone();
-    strikes.sort_by(|a, b| (a - spot).abs().total_cmp(&(b - spot).abs()));
-    strikes.truncate(input.strikes_each_side.clamp(2, 40) * 2);
-    strikes.sort_by(f64::total_cmp);
-    let rights: &[Right] = match strategy {
-        Strategy::CoveredCall | Strategy::BullCallSpread | Strategy::BearCallSpread => {
-            &[Right::Call]
-        }
-        Strategy::ProtectivePut | Strategy::BullPutSpread | Strategy::BearPutSpread => {
-            &[Right::Put]
-        }
-        Strategy::Collar => &[Right::Call, Right::Put],
-    };
+    let strikes = strikes_near(&chain.strikes, spot, input.strikes_each_side);
     let mut contracts = Vec::new();
-    for r in rights {
+    for r in rights_of(strategy) {
         for k in &strikes {
             let mut c = Contract::option(&symbol, &expiry, *k, wit_right(*r));
             c.trading_class = Some(chain.trading_class.clone()).filter(|t| !t.is_empty());
@@ -623,3 +637,135 @@ impl Plugin for Options {
 }
 
 ibkr_plugin_sdk::register!(Options);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quant::options::days_from_civil;
+
+    fn window(target: i64, min: i64, max: i64) -> Input {
+        Input {
+            target_dte: target,
+            min_dte: min,
+            max_dte: max,
+            ..Input::default()
+        }
+    }
+
+    fn exps(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn expiry_closest_to_the_target_inside_the_window() {
+        let today = days_from_civil(2026, 1, 1);
+        // 5, 14, 28, 45 and 91 days out; one unparsable entry.
+        let e = exps(&[
+            "20260106", "20260115", "bad", "20260129", "20260215", "20260402",
+        ]);
+        assert_eq!(
+            choose_expiry(&e, today, &window(30, 7, 75)),
+            Some(("20260129".into(), 28))
+        );
+        assert_eq!(
+            choose_expiry(&e, today, &window(40, 7, 75)),
+            Some(("20260215".into(), 45))
+        );
+        // The 5-day expiry is nearest to 3 but outside the window.
+        assert_eq!(
+            choose_expiry(&e, today, &window(3, 7, 75)),
+            Some(("20260115".into(), 14))
+        );
+        assert_eq!(choose_expiry(&e, today, &window(30, 100, 200)), None);
+        assert_eq!(choose_expiry(&[], today, &window(30, 7, 75)), None);
+    }
+
+    #[test]
+    fn expiry_ties_keep_the_earlier_listed_one() {
+        let today = days_from_civil(2026, 1, 1);
+        // 20 and 40 days out, target 30.
+        let e = exps(&["20260121", "20260210"]);
+        assert_eq!(
+            choose_expiry(&e, today, &window(30, 7, 75)),
+            Some(("20260121".into(), 20))
+        );
+    }
+
+    #[test]
+    fn strikes_nearest_to_spot_ascending() {
+        let all: Vec<f64> = (80..=120).step_by(5).map(f64::from).collect();
+        assert_eq!(strikes_near(&all, 101.0, 2), [95.0, 100.0, 105.0, 110.0]);
+        // `each_side` below 2 is raised to 2.
+        assert_eq!(strikes_near(&all, 101.0, 0), [95.0, 100.0, 105.0, 110.0]);
+        assert_eq!(strikes_near(&all, 79.0, 3).len(), 6);
+        assert_eq!(strikes_near(&all, 79.0, 3)[0], 80.0);
+        assert_eq!(strikes_near(&all, 100.0, 40), all);
+    }
+
+    #[test]
+    fn rights_and_default_rules_per_strategy() {
+        assert_eq!(rights_of(Strategy::CoveredCall), [Right::Call]);
+        assert_eq!(rights_of(Strategy::BearCallSpread), [Right::Call]);
+        assert_eq!(rights_of(Strategy::ProtectivePut), [Right::Put]);
+        assert_eq!(rights_of(Strategy::BullPutSpread), [Right::Put]);
+        assert_eq!(rights_of(Strategy::Collar), [Right::Call, Right::Put]);
+        assert_eq!(
+            default_rules(Strategy::BullCallSpread),
+            (StrikeRule::Delta(0.50), StrikeRule::Delta(0.25))
+        );
+        assert_eq!(wit_right(Right::Put), OptionRight::Put);
+    }
+
+    #[test]
+    fn invalid_inputs_are_refused_before_touching_the_broker() {
+        assert_eq!(
+            Options::run_workflow("plan", json!({"symbol": ""})).unwrap_err(),
+            Error::InvalidArgument("symbol is required".into())
+        );
+        assert_eq!(
+            Options::run_workflow(
+                "place",
+                json!({"symbol": "AAPL", "strategy": "iron_condor"})
+            )
+            .unwrap_err(),
+            Error::InvalidArgument("unknown strategy \"iron_condor\"".into())
+        );
+        assert_eq!(
+            Options::run_workflow("plan", json!({"symbol": "AAPL", "contracts": "two"}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            Options::run_workflow("roll", json!({})).unwrap_err(),
+            Error::InvalidArgument("unknown workflow `roll`".into())
+        );
+    }
+
+    #[test]
+    fn input_defaults() {
+        let i: Input = parse_input(json!({"symbol": "AAPL"})).unwrap();
+        assert_eq!(i.strategy, "covered_call");
+        assert_eq!(
+            (i.contracts, i.target_dte, i.min_dte, i.max_dte),
+            (1.0, 30, 7, 75)
+        );
+        assert_eq!((i.rate, i.strikes_each_side), (0.04, 12));
+        assert!(i.combo && !i.execute);
+    }
+
+    #[test]
+    fn workflows_and_money_formatting() {
+        let w = Options::workflows();
+        assert_eq!(
+            w.iter()
+                .map(|w| (w.name.as_str(), w.access))
+                .collect::<Vec<_>>(),
+            [("plan", Access::ReadOnly), ("place", Access::Destructive)]
+        );
+        assert_eq!(unlimited(None), "unlimited");
+        assert_eq!(unlimited(Some(1234.5)), "1,234.50");
+        assert_eq!(round_cents(1.005_000_1), 1.01);
+        assert_eq!(round_cents(-2.344), -2.34);
+    }
+}

@@ -365,4 +365,167 @@ mod tests {
         q.ask = None;
         assert_eq!(quote_price(&q), Some(8.0));
     }
+
+    #[test]
+    fn quant_errors_map_to_invalid_argument_or_failed() {
+        assert_eq!(
+            q_err(QuantError::InvalidInput("period must be > 0".into())),
+            Error::InvalidArgument("period must be > 0".into())
+        );
+        assert_eq!(
+            q_err(QuantError::InsufficientData { need: 20, have: 3 }),
+            Error::Failed("insufficient data: need at least 20 observations, have 3".into())
+        );
+    }
+
+    #[test]
+    fn quote_price_ignores_zero_negative_and_non_finite_values() {
+        let q = Quote {
+            contract: Contract::stock("X"),
+            bid: Some(0.0),
+            ask: Some(11.0),
+            last: Some(f64::NAN),
+            close: Some(-1.0),
+            bid_size: None,
+            ask_size: None,
+            volume: None,
+            timestamp_ms: 0,
+        };
+        // No usable last, a one-sided book and a negative close: no price.
+        assert_eq!(quote_price(&q), None);
+    }
+
+    fn summary(
+        total_cash: Option<f64>,
+        values: &[(&str, &str)],
+    ) -> ibkr_plugin_sdk::AccountSummary {
+        ibkr_plugin_sdk::AccountSummary {
+            account: "DU1".into(),
+            currency: "USD".into(),
+            net_liquidation: None,
+            total_cash,
+            buying_power: None,
+            available_funds: None,
+            excess_liquidity: None,
+            gross_position_value: None,
+            init_margin: None,
+            maint_margin: None,
+            values: values
+                .iter()
+                .map(|(t, v)| ibkr_plugin_sdk::AccountValue {
+                    tag: t.to_string(),
+                    value: v.to_string(),
+                    currency: "USD".into(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn cash_from_the_field_else_the_tag_else_zero() {
+        assert_eq!(
+            summary_cash(&summary(Some(5.0), &[("TotalCashValue", "7")])),
+            5.0
+        );
+        assert_eq!(
+            summary_cash(&summary(
+                None,
+                &[("NetLiquidation", "9"), ("TotalCashValue", "7.5")]
+            )),
+            7.5
+        );
+        assert_eq!(
+            summary_cash(&summary(None, &[("TotalCashValue", "n/a")])),
+            0.0
+        );
+        assert_eq!(summary_cash(&summary(None, &[])), 0.0);
+    }
+
+    fn position(market_price: Option<f64>, market_value: Option<f64>) -> Position {
+        Position {
+            account: "DU1".into(),
+            contract: Contract::stock("X"),
+            quantity: 4.0,
+            avg_cost: 1.0,
+            market_price,
+            market_value,
+            unrealized_pnl: None,
+            realized_pnl: None,
+        }
+    }
+
+    #[test]
+    fn position_price_prefers_the_mark_then_value_per_share() {
+        assert_eq!(position_price(&position(Some(12.5), Some(100.0))), Ok(12.5));
+        assert_eq!(position_price(&position(Some(0.0), Some(100.0))), Ok(25.0));
+        assert_eq!(position_price(&position(None, Some(100.0))), Ok(25.0));
+    }
+
+    #[test]
+    fn bars_to_closes_and_ohlc() {
+        let b = Bar {
+            time: 0,
+            open: 1.0,
+            high: 3.0,
+            low: 0.5,
+            close: 2.0,
+            volume: 10.0,
+            wap: 1.5,
+            count: 1,
+        };
+        assert_eq!(closes(&[b, b]), [2.0, 2.0]);
+        let o = ohlc(&[b]);
+        assert_eq!(
+            (o[0].open, o[0].high, o[0].low, o[0].close),
+            (1.0, 3.0, 0.5, 2.0)
+        );
+    }
+
+    #[test]
+    fn optional_strings_skip_empty_and_non_strings() {
+        let v = json!({"a": "x", "b": "", "c": 3});
+        assert_eq!(opt_str(&v, "a"), Some("x"));
+        assert_eq!(opt_str(&v, "b"), None);
+        assert_eq!(opt_str(&v, "c"), None);
+        assert_eq!(opt_str(&v, "d"), None);
+    }
+
+    #[test]
+    fn targets_scale_percentages_only_when_they_sum_to_100() {
+        let t = parse_targets(&json!({"A": 60, "B": 40})).unwrap();
+        assert_eq!((t["A"], t["B"]), (0.6, 0.4));
+        // Fractions are kept; so are sums that are neither 1 nor ~100 (quant rejects them later).
+        let t = parse_targets(&json!("A=0.7 B=0.3")).unwrap();
+        assert_eq!((t["A"], t["B"]), (0.7, 0.3));
+        let t = parse_targets(&json!({"A": 30, "B": 40})).unwrap();
+        assert_eq!((t["A"], t["B"]), (30.0, 40.0));
+        assert_eq!(
+            parse_targets(&json!({"A": "60"})).unwrap_err(),
+            Error::InvalidArgument("target for A must be a number".into())
+        );
+        assert_eq!(
+            parse_targets(&json!([{"symbol": "A"}])).unwrap_err(),
+            Error::InvalidArgument("targets items need symbol and weight".into())
+        );
+        assert_eq!(
+            parse_targets(&json!("A:x")).unwrap_err(),
+            Error::InvalidArgument("bad weight in `A:x`".into())
+        );
+    }
+
+    #[test]
+    fn confirmation_outcomes() {
+        assert!(Confirmation::Confirmed.proceed());
+        assert!(Confirmation::WaivedByOperator.proceed());
+        assert!(!Confirmation::Declined.proceed());
+        assert_eq!(Confirmation::Declined.describe(), "declined by the user");
+    }
+
+    #[test]
+    fn report_wraps_markdown_and_data() {
+        assert_eq!(
+            report("# R".into(), json!({"k": 1})),
+            json!({"report": "# R", "data": {"k": 1}})
+        );
+    }
 }

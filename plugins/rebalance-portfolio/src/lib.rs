@@ -683,3 +683,232 @@ Cash buffer: {buffer}% of net liquidation stays in cash.
 }
 
 ibkr_plugin_sdk::register!(Rebalance);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(v: Value) -> Input {
+        parse_input(v).unwrap()
+    }
+
+    /// 150 VTI at 100 and 5,000 cash, target 50/50 VTI/TLT (TLT at 50): sell VTI, buy TLT.
+    fn sample_plan() -> RebalancePlan {
+        let holdings = [Holding {
+            symbol: "VTI".into(),
+            quantity: 150.0,
+            price: 100.0,
+        }];
+        let targets: BTreeMap<String, f64> = [("VTI".into(), 0.5), ("TLT".into(), 0.5)]
+            .into_iter()
+            .collect();
+        let prices: BTreeMap<String, f64> = [("VTI".into(), 100.0), ("TLT".into(), 50.0)]
+            .into_iter()
+            .collect();
+        plan_rebalance(
+            &holdings,
+            5_000.0,
+            &targets,
+            &prices,
+            &RebalanceConfig::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn config_maps_the_input_and_keeps_quant_defaults() {
+        let c = input(json!({"targets": "VTI:100"})).config();
+        let d = RebalanceConfig::default();
+        assert_eq!(c.weight_tolerance, d.weight_tolerance);
+        assert_eq!(c.unknown_symbols, UnknownSymbols::Liquidate);
+        assert_eq!(
+            (
+                c.lot_size,
+                c.cash_buffer_pct,
+                c.min_trade_notional,
+                c.drift_threshold
+            ),
+            (1.0, 0.0, 0.0, 0.0)
+        );
+        assert!(c.lot_sizes.is_empty());
+
+        let c = input(json!({
+            "targets": "VTI:100", "cash_buffer_pct": 0.02, "min_trade_notional": 250.0,
+            "drift_threshold": 0.05, "lot_size": 10.0, "lot_sizes": {"vti": 5.0},
+            "unknown_symbols": "error", "weight_tolerance": 0.01,
+        }))
+        .config();
+        assert_eq!(
+            (
+                c.lot_size,
+                c.cash_buffer_pct,
+                c.min_trade_notional,
+                c.drift_threshold
+            ),
+            (10.0, 0.02, 250.0, 0.05)
+        );
+        assert_eq!(c.weight_tolerance, 0.01);
+        assert_eq!(c.unknown_symbols, UnknownSymbols::Error);
+        // Lot-size keys are upper-cased like the targets.
+        assert_eq!(c.lot_for("VTI"), 5.0);
+    }
+
+    #[test]
+    fn expected_quantities_after_sells_and_after_everything() {
+        let plan = sample_plan();
+        let sell = plan
+            .trades
+            .iter()
+            .find(|t| t.side == Side::Sell)
+            .expect("a sell");
+        let buy = plan
+            .trades
+            .iter()
+            .find(|t| t.side == Side::Buy)
+            .expect("a buy");
+        assert_eq!((sell.symbol.as_str(), sell.quantity), ("VTI", 50.0));
+        assert_eq!(buy.symbol, "TLT");
+        let after_sells = expected_after(&plan, Some(Side::Sell));
+        assert_eq!(after_sells.get("VTI"), Some(&100.0));
+        assert_eq!(after_sells.get("TLT").copied().unwrap_or(0.0), 0.0);
+        let after_all = expected_after(&plan, None);
+        assert_eq!(after_all.get("VTI"), Some(&100.0));
+        assert_eq!(after_all.get("TLT"), Some(&buy.quantity));
+        let after_buys = expected_after(&plan, Some(Side::Buy));
+        assert_eq!(after_buys.get("VTI"), Some(&150.0));
+    }
+
+    #[test]
+    fn trade_table_lists_sells_first_with_totals() {
+        let plan = sample_plan();
+        let md = trades_markdown(&plan);
+        let first_sell = md.find("| SELL | VTI | 50 |").expect(&md);
+        let first_buy = md.find("| BUY | TLT |").expect(&md);
+        assert!(first_sell < first_buy, "{md}");
+        assert!(md.contains(&format!(
+            "\nTurnover {}, estimated commissions {}, residual cash {}.\n",
+            money(plan.turnover),
+            money(plan.total_commission),
+            money(plan.residual_cash)
+        )));
+    }
+
+    #[test]
+    fn no_trades_says_so() {
+        let mut plan = sample_plan();
+        plan.trades.clear();
+        assert_eq!(
+            trades_markdown(&plan),
+            "No trades needed: every position is at its target (within lots, bands and minimums).\n"
+        );
+    }
+
+    #[test]
+    fn drift_table_has_a_row_per_symbol() {
+        let plan = sample_plan();
+        let md = drift_markdown(&plan);
+        assert!(
+            md.starts_with(
+                "Net liquidation 20,000.00 (cash 5,000.00), investable after buffer 20,000.00."
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| VTI | 150 | 100.00 | 15,000.00 | 75.00% | 50.00% | +25.00 pp | 100 |"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn final_order_states() {
+        let st = |state| OrderStatus {
+            order_id: 1,
+            state,
+            filled: 0.0,
+            remaining: 1.0,
+            avg_fill_price: 0.0,
+            message: None,
+        };
+        assert!(is_final(&st(OrderState::Filled)));
+        assert!(is_final(&st(OrderState::Cancelled)));
+        assert!(is_final(&st(OrderState::Inactive)));
+        assert!(!is_final(&st(OrderState::Submitted)));
+    }
+
+    /// Bad targets are refused before any host call (natively a host call would panic).
+    #[test]
+    fn bad_targets_are_refused_before_touching_the_broker() {
+        for name in ["drift_report", "plan", "rebalance", "verify"] {
+            assert_eq!(
+                Rebalance::run_workflow(name, json!({"targets": "VTI"})).unwrap_err(),
+                Error::InvalidArgument("bad target `VTI`, use SYMBOL:WEIGHT".into()),
+                "{name}"
+            );
+            assert_eq!(
+                Rebalance::run_workflow(name, json!({})).unwrap_err(),
+                Error::InvalidArgument("targets must be an object, a list or a string".into()),
+                "{name}"
+            );
+        }
+        assert_eq!(
+            Rebalance::run_workflow("rebalance", json!({"targets": "VTI:1", "execute": "yes"}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            Rebalance::run_workflow("sell_all", json!({})).unwrap_err(),
+            Error::InvalidArgument("unknown workflow `sell_all`".into())
+        );
+    }
+
+    #[test]
+    fn prompt_needs_valid_targets() {
+        let args = |v: &[(&str, &str)]| {
+            PromptArgs::new(
+                v.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            Rebalance::render_prompt("rebalance_portfolio", &args(&[])).unwrap_err(),
+            Error::InvalidArgument("argument `targets` is required".into())
+        );
+        assert_eq!(
+            Rebalance::render_prompt("rebalance_portfolio", &args(&[("targets", "VTI:x")]))
+                .unwrap_err(),
+            Error::InvalidArgument("bad weight in `VTI:x`".into())
+        );
+        assert_eq!(
+            Rebalance::render_prompt("other", &args(&[])).unwrap_err(),
+            Error::InvalidArgument("unknown prompt `other`".into())
+        );
+    }
+
+    #[test]
+    fn only_rebalance_is_destructive_and_has_execute() {
+        let w = Rebalance::workflows();
+        assert_eq!(
+            w.iter()
+                .map(|w| (w.name.as_str(), w.access))
+                .collect::<Vec<_>>(),
+            [
+                ("drift_report", Access::ReadOnly),
+                ("plan", Access::ReadOnly),
+                ("rebalance", Access::Destructive),
+                ("verify", Access::ReadOnly),
+            ]
+        );
+        for wf in &w {
+            let s: Value = serde_json::from_str(&wf.input_schema).unwrap();
+            assert_eq!(s["required"], json!(["targets"]), "{}", wf.name);
+            assert_eq!(
+                s["properties"]["execute"].is_object(),
+                wf.name == "rebalance",
+                "{}",
+                wf.name
+            );
+        }
+    }
+}

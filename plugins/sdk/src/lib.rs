@@ -331,3 +331,6 @@ macro_rules! register {
         };
     };
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,7 @@
 //! details, option-chain overview, recent price statistics — and suggests the subscriptions to
 //! keep open. Read-only; needs `market-data` and `account`.
 
+use ibkr_plugin_sdk::Position;
 use ibkr_plugin_sdk::prelude::*;
 use plugin_kit::{closes, money, pct, table};
 use quant::indicators::{last_value, simple_returns, sma};
@@ -45,23 +46,7 @@ fn workspace(input: Input) -> Result<Value, Error> {
     let contract = Contract::stock(&symbol);
     let details = market_data::contract_details(&contract).unwrap_or_default();
     let d0 = details.first();
-    // Quotes: the symbol, held stocks and the watchlist.
-    let mut symbols = vec![symbol.clone()];
-    for p in positions
-        .iter()
-        .filter(|p| p.contract.sec_type == SecType::Stock)
-    {
-        if !symbols.contains(&p.contract.symbol) {
-            symbols.push(p.contract.symbol.clone());
-        }
-    }
-    for w in &input.watchlist {
-        let w = w.trim().to_ascii_uppercase();
-        if !w.is_empty() && !symbols.contains(&w) {
-            symbols.push(w);
-        }
-    }
-    symbols.truncate(25);
+    let symbols = quote_symbols(&symbol, &positions, &input.watchlist);
     let quotes = market_data::quotes(
         &symbols
             .iter()
@@ -69,23 +54,7 @@ fn workspace(input: Input) -> Result<Value, Error> {
             .collect::<Vec<_>>(),
     )?;
     host::progress(2.0, Some(4.0), Some("quotes read"));
-    let bars = plugin_kit::daily_bars(&symbol, 120).unwrap_or_default();
-    let c = closes(&bars);
-    let stats = if c.len() >= 21 {
-        let r = simple_returns(&c);
-        json!({
-            "bars": c.len(),
-            "last_close": c[c.len() - 1],
-            "sma20": sma(&c, 20).ok().and_then(|s| last_value(&s)),
-            "sma50": sma(&c, 50).ok().and_then(|s| last_value(&s)),
-            "return_20d": c[c.len() - 1] / c[c.len() - 21] - 1.0,
-            "volatility_20d": annualized_volatility(&r[r.len() - 20..], 252.0).ok(),
-            "high": bars.iter().map(|b| b.high).fold(f64::MIN, f64::max),
-            "low": bars.iter().map(|b| b.low).fold(f64::MAX, f64::min),
-        })
-    } else {
-        json!({"bars": c.len()})
-    };
+    let stats = price_stats(&plugin_kit::daily_bars(&symbol, 120).unwrap_or_default());
     let chain_result = plugin_kit::option_chain_of(&symbol);
     let chain = chain_result.as_ref().ok();
     let chain_info = chain.map(|c| {
@@ -250,6 +219,47 @@ fn workspace(input: Input) -> Result<Value, Error> {
     ))
 }
 
+/// Symbols to quote: the symbol, held stocks, then the watchlist; upper-cased, each once, at
+/// most 25.
+fn quote_symbols(symbol: &str, positions: &[Position], watchlist: &[String]) -> Vec<String> {
+    let mut symbols = vec![symbol.to_string()];
+    for p in positions
+        .iter()
+        .filter(|p| p.contract.sec_type == SecType::Stock)
+    {
+        if !symbols.contains(&p.contract.symbol) {
+            symbols.push(p.contract.symbol.clone());
+        }
+    }
+    for w in watchlist {
+        let w = w.trim().to_ascii_uppercase();
+        if !w.is_empty() && !symbols.contains(&w) {
+            symbols.push(w);
+        }
+    }
+    symbols.truncate(25);
+    symbols
+}
+
+/// Recent price statistics from daily bars (only the bar count below 21 bars).
+fn price_stats(bars: &[Bar]) -> Value {
+    let c = closes(bars);
+    if c.len() < 21 {
+        return json!({"bars": c.len()});
+    }
+    let r = simple_returns(&c);
+    json!({
+        "bars": c.len(),
+        "last_close": c[c.len() - 1],
+        "sma20": sma(&c, 20).ok().and_then(|s| last_value(&s)),
+        "sma50": sma(&c, 50).ok().and_then(|s| last_value(&s)),
+        "return_20d": c[c.len() - 1] / c[c.len() - 21] - 1.0,
+        "volatility_20d": annualized_volatility(&r[r.len() - 20..], 252.0).ok(),
+        "high": bars.iter().map(|b| b.high).fold(f64::MIN, f64::max),
+        "low": bars.iter().map(|b| b.low).fold(f64::MAX, f64::min),
+    })
+}
+
 fn sec_type_code(s: SecType) -> &'static str {
     match s {
         SecType::Stock => "STK",
@@ -357,3 +367,115 @@ Prepare a trading session focused on {symbol}.
 }
 
 ibkr_plugin_sdk::register!(Workspace);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn position(symbol: &str, sec_type: SecType, quantity: f64) -> Position {
+        let mut contract = Contract::stock(symbol);
+        contract.sec_type = sec_type;
+        Position {
+            account: "DU1".into(),
+            contract,
+            quantity,
+            avg_cost: 10.0,
+            market_price: None,
+            market_value: None,
+            unrealized_pnl: None,
+            realized_pnl: None,
+        }
+    }
+
+    fn bar(i: usize, close: f64) -> Bar {
+        Bar {
+            time: i as i64 * 86_400,
+            open: close,
+            high: close + 1.0,
+            low: close - 1.0,
+            close,
+            volume: 0.0,
+            wap: close,
+            count: 0,
+        }
+    }
+
+    #[test]
+    fn quote_symbols_are_symbol_then_held_stocks_then_watchlist_once_each() {
+        let positions = [
+            position("MSFT", SecType::Stock, 10.0),
+            position("AAPL", SecType::Stock, 5.0),
+            position("TSLA", SecType::Option, 1.0),
+            position("MSFT", SecType::Stock, 3.0),
+        ];
+        let watch = ["spy", " qqq ", "", "aapl", "AAPL"].map(String::from);
+        assert_eq!(
+            quote_symbols("AAPL", &positions, &watch),
+            ["AAPL", "MSFT", "SPY", "QQQ"]
+        );
+    }
+
+    #[test]
+    fn at_most_25_quotes() {
+        let watch: Vec<String> = (0..40).map(|i| format!("W{i}")).collect();
+        let s = quote_symbols("AAPL", &[], &watch);
+        assert_eq!(s.len(), 25);
+        assert_eq!((s[0].as_str(), s[24].as_str()), ("AAPL", "W23"));
+    }
+
+    #[test]
+    fn short_history_gives_only_the_bar_count() {
+        let bars: Vec<Bar> = (0..20).map(|i| bar(i, 100.0)).collect();
+        assert_eq!(price_stats(&bars), json!({"bars": 20}));
+        assert_eq!(price_stats(&[]), json!({"bars": 0}));
+    }
+
+    #[test]
+    fn price_stats_from_21_bars_or_more() {
+        // Closes 100, 101, ..., 129.
+        let bars: Vec<Bar> = (0..30).map(|i| bar(i, 100.0 + i as f64)).collect();
+        let s = price_stats(&bars);
+        assert_eq!(s["bars"], 30);
+        assert_eq!(s["last_close"], 129.0);
+        // 20-day return: 129 / 109 - 1.
+        assert_eq!(s["return_20d"], json!(129.0 / 109.0 - 1.0));
+        // Mean of 110..=129.
+        assert_eq!(s["sma20"], 119.5);
+        assert_eq!(s["sma50"], Value::Null);
+        assert_eq!(
+            (s["high"].clone(), s["low"].clone()),
+            (json!(130.0), json!(99.0))
+        );
+        assert!(s["volatility_20d"].as_f64().unwrap() > 0.0, "{s}");
+    }
+
+    #[test]
+    fn sec_type_codes_are_tws_codes() {
+        assert_eq!(sec_type_code(SecType::Stock), "STK");
+        assert_eq!(sec_type_code(SecType::Forex), "CASH");
+        assert_eq!(sec_type_code(SecType::Combo), "BAG");
+        assert_eq!(sec_type_code(SecType::FutureOption), "FOP");
+    }
+
+    #[test]
+    fn symbol_is_required_before_touching_the_broker() {
+        for v in [json!({}), json!({"symbol": "  "})] {
+            assert_eq!(
+                Workspace::run_workflow("setup", v).unwrap_err(),
+                Error::InvalidArgument("symbol is required".into())
+            );
+        }
+        assert_eq!(
+            Workspace::run_workflow("setup", json!({"watchlist": "SPY"}))
+                .unwrap_err()
+                .code(),
+            "invalid-argument"
+        );
+        assert_eq!(
+            Workspace::run_workflow("teardown", json!({})).unwrap_err(),
+            Error::InvalidArgument("unknown workflow `teardown`".into())
+        );
+        let i: Input = parse_input(json!({"symbol": "X"})).unwrap();
+        assert_eq!(i.watchlist, ["SPY", "QQQ", "TLT"]);
+    }
+}
