@@ -2,6 +2,9 @@
 //! 0) and promptly, even while an MCP client holds a session and a streaming tool call is in flight
 //! (graceful, but bounded by `http::SHUTDOWN_GRACE`).
 
+// MCP logging is deprecated by SEP-2577 but is what the stream tool sends (2025-11-25).
+#![allow(deprecated)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
