@@ -72,6 +72,7 @@ async def test_connect_startup_sync(connect, sim):
     assert ib.client.getReqId() > 0
 
 
+@pytest.mark.shared_sim
 async def test_current_time_and_managed_accounts(connect):
     c = await connect(1)
     t = await c.ib.reqCurrentTimeAsync()
@@ -94,6 +95,7 @@ async def test_client_id_in_use(connect, sim):
     assert 326 in errors, errors
 
 
+@pytest.mark.shared_sim
 async def test_contract_details_stock_future_forex(connect):
     c = await connect(1)
     ib = c.ib
@@ -120,6 +122,7 @@ async def test_contract_details_stock_future_forex(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_option_chain_and_option_details(connect):
     c = await connect(1)
     ib = c.ib
@@ -142,6 +145,7 @@ async def test_option_chain_and_option_details(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_matching_symbols_and_market_rule(connect):
     c = await connect(1)
     ib = c.ib
@@ -162,6 +166,7 @@ async def test_matching_symbols_and_market_rule(connect):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.shared_sim
 async def test_streaming_ticks(connect):
     c = await connect(1)
     ib = c.ib
@@ -182,6 +187,7 @@ async def test_streaming_ticks(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_snapshot_stock_forex_future(connect):
     c = await connect(1)
     ib = c.ib
@@ -195,6 +201,7 @@ async def test_snapshot_stock_forex_future(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 @pytest.mark.parametrize(
     "bar_size,duration,daily",
     [("1 day", "30 D", True), ("1 hour", "2 D", False), ("5 mins", "1 D", False)],
@@ -221,6 +228,7 @@ async def test_historical_bars(connect, bar_size, duration, daily):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_historical_epoch_dates_and_head_timestamp(connect):
     c = await connect(1)
     ib = c.ib
@@ -240,6 +248,7 @@ async def test_historical_epoch_dates_and_head_timestamp(connect):
 # --------------------------------------------------------------------------------------------
 
 
+@pytest.mark.shared_sim
 async def test_account_summary_positions_portfolio(connect):
     c = await connect(1)
     ib = c.ib
@@ -264,6 +273,7 @@ async def test_account_summary_positions_portfolio(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_pnl_and_pnl_single(connect):
     c = await connect(1)
     ib = c.ib
@@ -387,6 +397,7 @@ async def test_bracket_order(connect):
     assert c.real_errors(allowed={202}) == []
 
 
+@pytest.mark.shared_sim
 async def test_what_if(connect):
     c = await connect(1)
     ib = c.ib
@@ -439,6 +450,7 @@ async def test_two_clients_share_the_world(connect):
     assert a.real_errors() == [] and b.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_unsupported_request_gets_an_error_not_a_hang(connect):
     c = await connect(1)
     ib = c.ib
@@ -469,6 +481,7 @@ async def test_unsupported_request_gets_an_error_not_a_hang(connect):
     assert (await ib.reqCurrentTimeAsync()).year >= 2020
 
 
+@pytest.mark.shared_sim
 async def test_reference_extras(connect):
     c = await connect(1)
     ib = c.ib
@@ -520,6 +533,7 @@ async def test_protobuf_and_text_clients_share_the_world(connect, sim):
 
 
 
+@pytest.mark.shared_sim
 async def test_option_ticks_with_greeks(connect):
     c = await connect(1)
     ib = c.ib
@@ -541,6 +555,7 @@ async def test_option_ticks_with_greeks(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_historical_keep_up_to_date(connect):
     c = await connect(1)
     ib = c.ib
@@ -556,6 +571,7 @@ async def test_historical_keep_up_to_date(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_scanner(connect):
     c = await connect(1)
     ib = c.ib
@@ -597,6 +613,7 @@ async def test_bad_messages_get_errors_and_connection_survives(connect):
     assert (await ib.reqCurrentTimeAsync()).year >= 2020
 
 
+@pytest.mark.shared_sim
 async def test_delayed_market_data_type(connect):
     c = await connect(1)
     ib = c.ib
@@ -684,6 +701,7 @@ async def test_connect_options_pace_api(sim):
         ib.disconnect()
 
 
+@pytest.mark.shared_sim
 async def test_historical_with_end_date_time(connect):
     c = await connect(1)
     ib = c.ib
@@ -734,6 +752,7 @@ async def test_option_and_future_orders_positions(connect):
     assert c.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_many_concurrent_requests(connect):
     c = await connect(1)
     ib = c.ib
@@ -749,13 +768,16 @@ async def test_many_concurrent_requests(connect):
 
 async def test_reconnect_same_client_id(connect, sim):
     c = await connect(4)
+    assert 4 in sim.client_ids()
     c.ib.disconnect()
-    await asyncio.sleep(0.3)
+    # The simulator releases the id once it has seen the disconnect.
+    await wait_for(lambda: 4 not in sim.client_ids(), what="client id 4 released")
     again = await connect(4)
     assert again.ib.isConnected()
     assert again.real_errors() == []
 
 
+@pytest.mark.shared_sim
 async def test_future_and_index_market_data(connect):
     from ib_async import Index
 
@@ -879,6 +901,7 @@ async def test_market_depth_book_and_limit(connect):
     assert c.real_errors(allowed={309}) == []
 
 
+@pytest.mark.shared_sim
 async def test_historical_ticks(connect):
     c = await connect(1)
     ib = c.ib

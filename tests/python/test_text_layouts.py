@@ -23,7 +23,8 @@ def _frames(tmp_path: Path) -> Path:
     if given:
         return Path(given)
     if shutil.which("cargo") is None:
-        pytest.skip("needs cargo or TEXT_CODEC_DUMP_FILE")
+        pytest.fail("needs cargo or TEXT_CODEC_DUMP_FILE (a frames file from "
+                    "scripts/test-python.sh): nothing would be checked")
     dump = tmp_path / "frames.tsv"
     env = dict(os.environ, TEXT_CODEC_DUMP=str(dump))
     # --workspace: the same feature set as the workspace build, so nothing is recompiled.

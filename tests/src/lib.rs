@@ -9,11 +9,16 @@
 //! env.shutdown().await;
 //! # Ok(()) }
 //! ```
+//!
+//! Tests that only read (quotes, positions, tool listings; no orders, no fault injection, no
+//! counting of simulator-wide state) use [`TestEnv::shared`] instead: their own host on the
+//! simulator shared by every test of the binary, under a TWS client id of its own.
 
 // MCP logging is deprecated by SEP-2577 (2026-07-28) but still part of 2025-11-25.
 #![allow(deprecated)]
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -112,6 +117,127 @@ impl TestEnv {
     pub async fn shutdown(self) {
         self.host.shutdown().await;
         self.sim.shutdown().await;
+    }
+}
+
+/// The simulator shared by every test of this test binary, started on first use.
+///
+/// Each `#[tokio::test]` has a runtime of its own that ends with the test, so the shared
+/// simulator runs on a runtime owned by a thread of its own, alive until the process exits.
+/// Only for tests that leave its state as they found it (see [`TestEnv::shared`]).
+pub fn shared_sim() -> &'static SimHandle {
+    static SIM: OnceLock<SimHandle> = OnceLock::new();
+    SIM.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("shared-tws-sim".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .thread_name("shared-tws-sim")
+                    .enable_all()
+                    .build()
+                    .expect("runtime for the shared simulator");
+                rt.block_on(async move {
+                    match tws_sim::Simulator::start(SimOptions::default()).await {
+                        Ok(sim) => {
+                            let _ = tx.send(Ok(sim));
+                            // Serve until the process exits.
+                            std::future::pending::<()>().await
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e.to_string()));
+                        }
+                    }
+                })
+            })
+            .expect("spawn the shared simulator thread");
+        rx.recv()
+            .expect("shared simulator thread ended before reporting")
+            .unwrap_or_else(|e| panic!("shared simulator failed to start: {e}"))
+    })
+}
+
+/// A TWS client id no other host of this process uses (the simulator refuses a duplicate
+/// client id with error 326). Ids start at 1000, above the ones tests pick by hand.
+pub fn unique_client_id() -> i32 {
+    static NEXT: AtomicI32 = AtomicI32::new(1000);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// [`test_config`] pointed at the shared simulator ([`shared_sim`]) with a unique client id.
+pub fn shared_config() -> Config {
+    let sim = shared_sim();
+    let mut cfg = test_config();
+    cfg.tws.host = sim.addr().ip().to_string();
+    cfg.tws.port = sim.addr().port();
+    cfg.tws.connect_on_start = true;
+    cfg.tws.client_id = unique_client_id();
+    cfg
+}
+
+/// A host of its own on the shared simulator (see [`TestEnv::shared`]).
+pub struct SharedEnv {
+    pub sim: &'static SimHandle,
+    pub host: HostHandle,
+    pub config: Config,
+}
+
+impl TestEnv {
+    /// A host of its own (its own HTTP port, audit log, TWS client id) on the simulator
+    /// shared by the test binary, waiting until TWS is connected. For tests that only read:
+    /// no orders, no fault injection, no assertions on simulator-wide counts (other tests'
+    /// hosts are connected to the same simulator).
+    pub async fn shared() -> Result<SharedEnv> {
+        Self::shared_with(|_| {}).await
+    }
+
+    /// Like [`TestEnv::shared`] with a config tweak (applied after the simulator address and
+    /// client id are set).
+    pub async fn shared_with(tweak: impl FnOnce(&mut Config)) -> Result<SharedEnv> {
+        init_tracing();
+        let mut config = shared_config();
+        tweak(&mut config);
+        let host = ibkr_mcp::app::start_http(&config).await?;
+        let env = SharedEnv {
+            sim: shared_sim(),
+            host,
+            config,
+        };
+        if env.config.tws.connect_on_start {
+            env.wait_connected(Duration::from_secs(10)).await?;
+        }
+        Ok(env)
+    }
+}
+
+impl SharedEnv {
+    pub fn mcp_url(&self) -> String {
+        self.host.mcp_url()
+    }
+
+    pub fn base_url(&self) -> String {
+        self.host.base_url()
+    }
+
+    /// Wait until the host's broker reports `connected`.
+    pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
+        wait_state(&self.host, ConnectionState::Connected, timeout).await
+    }
+
+    /// An rmcp client on a 2025-11-25 session (initialize handshake).
+    pub async fn client(&self) -> Result<Client> {
+        connect_client(&self.mcp_url(), None).await
+    }
+
+    /// An rmcp client with a bearer token.
+    pub async fn client_with_token(&self, token: &str) -> Result<Client> {
+        connect_client(&self.mcp_url(), Some(token)).await
+    }
+
+    /// Stop the host (disconnecting from TWS); the shared simulator keeps running.
+    pub async fn shutdown(self) {
+        self.host.shutdown().await;
     }
 }
 

@@ -25,19 +25,25 @@ async fn stdio_sim_serves_tools() -> anyhow::Result<()> {
     assert_eq!(info.server_info.as_ref().expect("server").name, "ibkr-mcp");
     let tools = client.list_all_tools().await?;
     assert!(tools.iter().any(|t| t.name == "ibkr_get_positions"));
-    // The in-process paper gateway is connected shortly after start.
-    let mut positions = None;
-    for _ in 0..50 {
+    // The in-process paper gateway is connected shortly after start: until then the tool
+    // answers with an error, so ask again until it succeeds (with a deadline).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let positions = loop {
         let r = client
             .call_tool(CallToolRequestParams::new("ibkr_get_positions"))
             .await?;
         if r.is_error != Some(true) {
-            positions = r.structured_content;
-            break;
+            break r
+                .structured_content
+                .expect("positions as structured content");
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "positions over stdio still failing after 30 s: {:?}",
+            r.content
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let positions = positions.expect("positions over stdio");
+    };
     assert!(positions["count"].as_u64().unwrap() > 0, "{positions}");
     client.cancel().await?;
     Ok(())

@@ -966,9 +966,11 @@ fn number_formatting() {
 #[test]
 #[ignore = "run by tests/python/check_text_layouts.py"]
 fn dump_frames_for_ib_async_check() {
-    let Ok(path) = std::env::var("TEXT_CODEC_DUMP") else {
-        return;
-    };
+    // Without the variable there is nothing to check: fail rather than pass having done nothing.
+    let path = std::env::var("TEXT_CODEC_DUMP").expect(
+        "TEXT_CODEC_DUMP must name the file to write (this test only produces the frames for \
+         tests/python/test_text_layouts.py; scripts/test-python.sh sets it)",
+    );
     let st = OrderState {
         status: "Submitted".into(),
         init_margin_change: Some(1000.0),

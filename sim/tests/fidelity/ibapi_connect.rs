@@ -4,7 +4,7 @@
 use crate::ibapi_common;
 
 use ibapi::prelude::*;
-use ibapi_common::{T, connect, start_sim};
+use ibapi_common::{T, connect, start_sim, wait_until};
 
 #[tokio::test]
 async fn connect_server_time_accounts_next_id() {
@@ -64,15 +64,11 @@ async fn duplicate_client_id_is_rejected_with_326() {
     assert_eq!(sim.admin().stats().client_id_in_use, 1);
     // After the first disconnects the id is free again.
     first.disconnect().await;
-    let mut again = None;
-    for _ in 0..50 {
-        if let Ok(c) = Client::connect(&sim.addr().to_string(), 7).await {
-            again = Some(c);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let again = again.expect("client id 7 never became free");
+    wait_until("client id 7 released", || {
+        !sim.admin().clients().iter().any(|c| c.client_id == 7)
+    })
+    .await;
+    let again = connect(&sim, 7).await;
     again.disconnect().await;
     sim.shutdown().await;
 }
@@ -103,15 +99,18 @@ async fn simulator_starts_fast_and_shuts_down_cleanly() {
     let client = connect(&sim, 1).await;
     let ready = t0.elapsed();
     eprintln!("start {started:?}, start+connect {ready:?}");
-    // Generous bound for unoptimised test builds on a loaded machine; release is ~ms.
+    // The bound is the feature ("starts fast"), generous for unoptimised test builds on a
+    // loaded machine; release is ~ms.
     assert!(
-        started < std::time::Duration::from_secs(2),
+        started < std::time::Duration::from_secs(5),
         "start took {started:?}"
     );
     let addr = sim.addr();
-    let t1 = std::time::Instant::now();
+    let admin = sim.admin().clone();
     sim.shutdown().await;
-    assert!(t1.elapsed() < std::time::Duration::from_secs(5));
+    // Clean: every server task (accept loop, ticker, connections) ended within the
+    // shutdown's own 5 s wait.
+    assert_eq!(admin.stats().tasks, 0, "tasks left after shutdown");
     // The port is closed and the client notices.
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
     drop(client);

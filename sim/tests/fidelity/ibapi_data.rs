@@ -7,7 +7,7 @@ use std::time::Duration;
 use ibapi::contracts::OptionRight;
 use ibapi::market_data::historical::BarTimestamp;
 use ibapi::prelude::*;
-use ibapi_common::{T, connect, start_sim};
+use ibapi_common::{T, connect, start_sim, wait_until};
 
 async fn within<F: std::future::Future>(f: F) -> F::Output {
     tokio::time::timeout(T, f).await.expect("request timed out")
@@ -177,15 +177,10 @@ async fn market_data_streaming_and_snapshot() {
     assert_eq!(sim.admin().subscription_count("market_data"), 1);
     sub.cancel().await;
     // Cancel reaches the simulator.
-    let mut gone = false;
-    for _ in 0..100 {
-        if sim.admin().subscription_count("market_data") == 0 {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(gone, "market data subscription not cancelled");
+    wait_until("the market data subscription cancelled", || {
+        sim.admin().subscription_count("market_data") == 0
+    })
+    .await;
 
     // Snapshot.
     let ticks = within(

@@ -6,7 +6,7 @@ use crate::ibapi_common;
 
 use std::time::Duration;
 
-use ibapi_common::{T, connect, start_sim, start_sim_with};
+use ibapi_common::{T, connect, start_sim, start_sim_with, wait_until};
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -193,7 +193,9 @@ async fn silent_client_times_out_in_handshake() {
     let t0 = std::time::Instant::now();
     expect_closed(&mut silent).await;
     expect_closed(&mut half).await;
-    assert!(t0.elapsed() < Duration::from_secs(5));
+    // The bound is the feature (the 300 ms handshake timeout closes them, not the client's
+    // patience): generous, half of expect_closed's own limit.
+    assert!(t0.elapsed() < T / 2, "{:?}", t0.elapsed());
     assert!(sim.admin().connections().is_empty());
     healthy(&sim, 1).await;
     sim.shutdown().await;
@@ -257,16 +259,11 @@ async fn oversized_and_truncated_frames_close_only_that_connection() {
     drop(s);
 
     // The client ids are released.
-    let mut released = false;
-    for _ in 0..100 {
+    wait_until("client ids 5 and 6 released", || {
         let ids: Vec<i32> = sim.admin().clients().iter().map(|c| c.client_id).collect();
-        if !ids.contains(&5) && !ids.contains(&6) {
-            released = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(released, "{:?}", sim.admin().clients());
+        !ids.contains(&5) && !ids.contains(&6)
+    })
+    .await;
 
     tokio::time::timeout(T, bystander.server_time())
         .await
@@ -317,17 +314,11 @@ async fn slow_consumer_is_disconnected() {
         .await
         .unwrap();
     }
-    let mut dropped = false;
-    for _ in 0..300 {
-        if sim.admin().stats().slow_consumer_drops > 0
+    wait_until("the slow consumer (client 8) dropped", || {
+        sim.admin().stats().slow_consumer_drops > 0
             && !sim.admin().clients().iter().any(|c| c.client_id == 8)
-        {
-            dropped = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(dropped, "stats {:?}", sim.admin().stats());
+    })
+    .await;
     drop(s);
     healthy(&sim, 9).await;
     sim.shutdown().await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ibapi::orders::{OrderStatusKind, order_builder};
 use ibapi::prelude::*;
-use ibapi_common::{T, connect, start_sim};
+use ibapi_common::{T, connect, start_sim, wait_until};
 
 const ACCOUNT: &str = "DU1234567";
 
@@ -69,7 +69,10 @@ async fn news_bulletins_from_admin() {
     let sim = start_sim().await;
     let client = connect(&sim, 1).await;
     let mut sub = within(client.news_bulletins(false)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_until("the news subscription registered", || {
+        sim.admin().subscription_count("news") == 1
+    })
+    .await;
     let id = sim
         .admin()
         .bulletin(2, "ISLAND: exchange unavailable", "ISLAND");

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ibapi::orders::{CancelOrder, Executions, OrderStatusKind, order_builder};
 use ibapi::prelude::*;
-use ibapi_common::{T, connect, start_sim};
+use ibapi_common::{T, connect, start_sim, wait_until};
 
 const ACCOUNT: &str = "DU1234567";
 
@@ -261,7 +261,6 @@ async fn limit_order_rests_modify_then_cancel() {
     })
     .await;
     assert!(codes.is_empty(), "codes {codes:?}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
     let o = sim
         .admin()
         .orders()
@@ -429,14 +428,11 @@ async fn bracket_order_and_what_if() {
     )
     .await
     .unwrap();
-    let mut orders = Vec::new();
-    for _ in 0..100 {
-        orders = sim.admin().orders();
-        if orders.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_until("the bracket's three orders in the world", || {
+        sim.admin().orders().len() == 3
+    })
+    .await;
+    let orders = sim.admin().orders();
     assert_eq!(orders.len(), 3, "{orders:?}");
     let parent = orders
         .iter()
@@ -453,15 +449,10 @@ async fn bracket_order_and_what_if() {
     let _c = within(client.cancel_order(ids.parent.value(), ""))
         .await
         .unwrap();
-    let mut all_cancelled = false;
-    for _ in 0..100 {
-        if sim.admin().orders().iter().all(|o| o.status == "Cancelled") {
-            all_cancelled = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(all_cancelled, "{:?}", sim.admin().orders());
+    wait_until("parent and children cancelled", || {
+        sim.admin().orders().iter().all(|o| o.status == "Cancelled")
+    })
+    .await;
 
     client.disconnect().await;
     sim.shutdown().await;

@@ -3,12 +3,10 @@
 
 use crate::ibapi_common;
 
-use std::time::Duration;
-
 use ibapi::market_data::historical::BarTimestamp;
 use ibapi::market_data::realtime::MarketDepths;
 use ibapi::prelude::*;
-use ibapi_common::{T, connect, start_sim_world};
+use ibapi_common::{T, connect, start_sim_world, wait_until};
 use time::OffsetDateTime;
 
 async fn within<F: std::future::Future>(f: F) -> F::Output {
@@ -175,7 +173,11 @@ async fn tick_by_tick_last_bid_ask_mid_point() {
 
     drop(last);
     drop(ba);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Dropping a subscription cancels it at the simulator: 5 become 3.
+    wait_until("two tick-by-tick subscriptions cancelled", || {
+        sim.admin().subscription_count("tick_by_tick") == 3
+    })
+    .await;
     assert_eq!(sim.admin().subscription_count("tick_by_tick"), 3);
     client.disconnect().await;
 }

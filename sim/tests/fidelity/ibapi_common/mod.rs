@@ -42,3 +42,16 @@ fn init_tracing() {
         .with_test_writer()
         .try_init();
 }
+
+/// Poll `cond` (simulator state, usually through its admin handle) until it holds; fails the
+/// test after [`T`], naming `what`.
+pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + T;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {T:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
