@@ -232,7 +232,15 @@ async fn rebalance_refuses_to_trade_without_confirmation() -> anyhow::Result<()>
         json!({"targets": targets(), "execute": true}),
     )
     .await?;
-    assert!(err.to_lowercase().contains("confirm"), "{err}");
+    assert_eq!(
+        err,
+        "[permission-denied] plugin `rebalance_portfolio` failed: permission denied: no \
+         confirmation channel: the MCP client cannot confirm"
+    );
+    assert!(
+        w.env.sim.admin().orders().is_empty(),
+        "nothing reached the gateway"
+    );
     assert_eq!(position(&c, "VTI").await?, vti);
 
     // Invalid targets are refused with a message naming the problem.
