@@ -401,3 +401,63 @@ pub fn text_of(r: &CallToolResult) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+/// How often [`wait_until`] / [`wait_for`] / [`wait_for_async`] poll.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Poll `cond` until it holds; fail (naming `what`) when `timeout` passes first. For state with no
+/// change notification (the simulator's admin view, a recorder's notifications): a deadline on an
+/// observable condition, never a sleep standing in for one.
+pub async fn wait_until(
+    timeout: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> bool,
+) -> Result<()> {
+    wait_for(timeout, what, || cond().then_some(())).await
+}
+
+/// Poll `probe` until it returns `Some`; that value, or an error naming `what` after `timeout`.
+pub async fn wait_for<T>(
+    timeout: Duration,
+    what: &str,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Result<T> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe() {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(anyhow!("timed out after {timeout:?} waiting for {what}"));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Like [`wait_for`] with an async probe (e.g. a tool call); a probe error ends the wait.
+pub async fn wait_for_async<T, F, Fut>(timeout: Duration, what: &str, mut probe: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = probe().await? {
+            return Ok(v);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(anyhow!("timed out after {timeout:?} waiting for {what}"));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// The simulator's active subscriptions of `kind` (e.g. `market_data`) whose detail (the local
+/// symbol for market data) is `detail`.
+pub fn sim_subscriptions(sim: &SimHandle, kind: &str, detail: &str) -> usize {
+    sim.admin()
+        .subscriptions()
+        .iter()
+        .filter(|s| s.kind == kind && s.detail == detail)
+        .count()
+}

@@ -223,6 +223,8 @@ pub struct OrderInfo {
     pub aux_price: Option<f64>,
     pub tif: String,
     pub oca_group: String,
+    /// Legs of a combo (BAG) order as the client sent them; empty for single-instrument orders.
+    pub combo_legs: Vec<crate::api::ComboLeg>,
     pub status: String,
     pub filled: f64,
     pub remaining: f64,
@@ -1125,6 +1127,7 @@ impl World {
                 aux_price: o.order.aux_price,
                 tif: o.order.tif.clone(),
                 oca_group: o.order.oca_group.clone(),
+                combo_legs: o.contract.combo_legs.clone(),
                 status: o.status_str().to_string(),
                 filled: o.filled,
                 remaining: o.remaining(),

@@ -140,7 +140,12 @@ async fn prompt_arguments_complete_symbols() -> anyhow::Result<()> {
 
     // Broker disconnected: empty list, not an error.
     e2e::call(&c, "ibkr_disconnect", json!({})).await?;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    e2e::wait_state(
+        &w.env.host,
+        e2e::ibkr_mcp::broker::ConnectionState::Disconnected,
+        Duration::from_secs(10),
+    )
+    .await?;
     let r = complete(
         &c,
         "setup_trading_workspace__setup_trading_workspace",

@@ -88,44 +88,86 @@ async fn portfolio_rebalancing_end_to_end() -> anyhow::Result<()> {
         }
         let action = if *delta > 0.0 { "BUY" } else { "SELL" };
         let o = call(&c, "ibkr_place_order", json!({"symbol": sym, "action": action, "totalQuantity": delta.abs(), "orderType": "MKT"})).await?;
-        assert!(o["orderId"].as_i64().unwrap() > 0);
-        assert!(
-            ["PreSubmitted", "Submitted", "Filled"].contains(&o["status"].as_str().unwrap()),
-            "{o}"
+        let id = o["orderId"].as_i64().unwrap();
+        assert!(id > 0, "{o}");
+        // The first status TWS reports for a transmitted order is Submitted (the fill follows).
+        assert_eq!(o["status"], "Submitted", "{o}");
+        order_ids.push((id, *sym, action, delta.abs()));
+    }
+    // The simulator's book agrees, once every order filled.
+    let sim_orders = e2e::wait_for(Duration::from_secs(30), "every order to fill", || {
+        let o = env.sim.admin().orders();
+        order_ids
+            .iter()
+            .all(|(id, ..)| {
+                o.iter()
+                    .any(|x| i64::from(x.order_id) == *id && x.status == "Filled")
+            })
+            .then_some(o)
+    })
+    .await?;
+    for (id, sym, action, q) in &order_ids {
+        let o = sim_orders
+            .iter()
+            .find(|o| i64::from(o.order_id) == *id)
+            .unwrap_or_else(|| panic!("order {id} not in the simulator: {sim_orders:?}"));
+        assert_eq!(
+            (
+                o.symbol.as_str(),
+                o.action.as_str(),
+                o.order_type.as_str(),
+                o.quantity
+            ),
+            (*sym, *action, "MKT", *q),
+            "{o:?}"
         );
-        order_ids.push(o["orderId"].as_i64().unwrap());
+        assert_eq!((o.status.as_str(), o.filled), ("Filled", *q), "{o:?}");
     }
 
-    // 6. Verify: executions for every order, then positions moved by the traded amounts.
-    let mut execs = Value::Null;
-    for _ in 0..50 {
-        execs = call(&c, "ibkr_get_executions", json!({})).await?;
-        let ids: Vec<i64> = execs["executions"]
+    // 6. Verify: executions fill every order completely, then positions moved by the traded
+    // amounts.
+    let shares = |execs: &Value, id: i64| -> f64 {
+        execs["executions"]
             .as_array()
             .unwrap()
             .iter()
-            .filter_map(|e| e["orderId"].as_i64())
-            .collect();
-        if order_ids.iter().all(|id| ids.contains(id)) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    for id in &order_ids {
-        let filled: f64 = execs["executions"]
+            .filter(|e| e["orderId"].as_i64() == Some(id))
+            .map(|e| e["shares"].as_f64().unwrap())
+            .sum()
+    };
+    let execs = e2e::wait_for_async(
+        Duration::from_secs(30),
+        "executions of every order",
+        || async {
+            let execs = call(&c, "ibkr_get_executions", json!({})).await?;
+            Ok(order_ids
+                .iter()
+                .all(|(id, _, _, q)| shares(&execs, *id) >= *q)
+                .then_some(execs))
+        },
+    )
+    .await?;
+    for (id, sym, action, q) in &order_ids {
+        assert_eq!(shares(&execs, *id), *q, "order {id}: {execs}");
+        let side = if *action == "BUY" { "BOT" } else { "SLD" };
+        for e in execs["executions"]
             .as_array()
             .unwrap()
             .iter()
             .filter(|e| e["orderId"].as_i64() == Some(*id))
-            .map(|e| e["shares"].as_f64().unwrap())
-            .sum();
-        assert!(filled > 0.0, "order {id} has no executions: {execs}");
+        {
+            assert_eq!(e["side"], side, "{e}");
+            assert_eq!(e["contract"]["symbol"], *sym, "{e}");
+        }
     }
     let after = call(&c, "ibkr_get_positions", json!({})).await?;
     assert_eq!(qty(&after, "VTI"), vti0 + vti_delta, "{after}");
     assert_eq!(qty(&after, "TLT"), tlt0 + tlt_delta, "{after}");
     let pnl = call(&c, "ibkr_get_pnl", json!({})).await?;
-    assert!(pnl["dailyPnl"].is_number());
+    assert!(
+        pnl["dailyPnl"].as_f64().is_some_and(f64::is_finite),
+        "{pnl}"
+    );
 
     // Every order went through the audit log with its origin.
     let audit = env.host.broker.audit().recent();

@@ -12,6 +12,40 @@ fn num(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
+/// The regime the plugin must report for a row, recomputed from the row's own indicators
+/// (price vs SMA50 and SMA200, SMA50 vs SMA200, MACD histogram; RSI; ATR as % of price).
+fn expected_regime(r: &Value) -> (&'static str, &'static str, &'static str) {
+    let last = num(&r["last"]);
+    let (fast, slow) = (num(&r["sma"]["50"]), num(&r["sma"]["200"]));
+    let sign = |b: bool| if b { 1 } else { -1 };
+    let score = sign(last > fast)
+        + sign(last > slow)
+        + sign(fast > slow)
+        + sign(num(&r["macd"]["histogram"]) > 0.0);
+    let trend = match score {
+        s if s >= 3 => "strong uptrend",
+        1..=2 => "uptrend",
+        0 => "sideways",
+        -2..=-1 => "downtrend",
+        _ => "strong downtrend",
+    };
+    let rsi = num(&r["rsi14"]);
+    let momentum = match rsi {
+        x if x >= 70.0 => "overbought",
+        x if x <= 30.0 => "oversold",
+        x if x >= 55.0 => "bullish",
+        x if x <= 45.0 => "bearish",
+        _ => "neutral",
+    };
+    let atr_pct = num(&r["atr14"]) / last;
+    let volatility = match atr_pct {
+        v if v >= 0.03 => "high",
+        v if v >= 0.015 => "normal",
+        _ => "low",
+    };
+    (trend, momentum, volatility)
+}
+
 #[tokio::test]
 async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
     let w = start(Setup::default()).await?;
@@ -40,7 +74,8 @@ async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
     )
     .await?;
     let rows = a["data"]["symbols"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
+    let syms: Vec<&str> = rows.iter().map(|r| r["symbol"].as_str().unwrap()).collect();
+    assert_eq!(syms, ["AAPL", "QQQ"]);
     for r in rows {
         let last = num(&r["last"]);
         assert!(r["bars"].as_u64().unwrap() >= 200, "{r}");
@@ -62,7 +97,10 @@ async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
                 .abs()
                 < 1e-9
         );
-        assert!(r["regime"]["trend"].is_string());
+        let (trend, momentum, volatility) = expected_regime(r);
+        assert_eq!(r["regime"]["trend"], trend, "{r}");
+        assert_eq!(r["regime"]["momentum"], momentum, "{r}");
+        assert_eq!(r["regime"]["volatility"], volatility, "{r}");
     }
 
     // assess_portfolio_risk: the default account's five ETFs/stocks.
@@ -128,17 +166,56 @@ async fn read_only_workflows_compute_from_live_data() -> anyhow::Result<()> {
     let d = &s["data"];
     assert_eq!(d["account"], "DU1234567");
     assert!(num(&d["summary"]["net_liquidation"]) > 0.0);
-    assert!(d["positions"].as_array().unwrap().len() >= 5);
-    assert!(
-        d["quotes"].as_array().unwrap().len() >= 6,
-        "symbol + holdings + watchlist"
+    // The default account's five holdings.
+    let mut held: Vec<&str> = d["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["contract"]["symbol"].as_str().unwrap())
+        .collect();
+    held.sort_unstable();
+    assert_eq!(held, ["AAPL", "BND", "SPY", "TLT", "VTI"], "{d}");
+    // Quotes (one per symbol) and the market-data subscription: the symbol, then the held
+    // stocks, then the watchlist, each once.
+    let market_data = &d["subscriptions"][0];
+    assert_eq!(market_data["kind"], "market_data", "{d}");
+    let subscribed: Vec<&str> = market_data["symbols"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        d["quotes"].as_array().unwrap().len(),
+        subscribed.len(),
+        "{d}"
     );
+    assert_eq!(subscribed[0], "AAPL");
+    let mut rest = subscribed[1..].to_vec();
+    rest.sort_unstable();
+    assert_eq!(rest, ["BND", "QQQ", "SPY", "TLT", "VTI"], "{d}");
     assert!(
         d["option_chain"]["expirations"].as_u64().unwrap_or(0) > 0,
         "{}",
         d["option_chain_error"]
     );
-    assert!(d["subscriptions"].as_array().unwrap().len() >= 5);
+    let kinds: Vec<&str> = d["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "market_data",
+            "account_updates",
+            "pnl",
+            "historical_bars",
+            "option_quotes",
+            "executions"
+        ]
+    );
     assert!(
         s["report"]
             .as_str()
@@ -156,39 +233,46 @@ async fn the_six_guided_prompts_render_with_live_data() -> anyhow::Result<()> {
     let w = start(Setup::default()).await?;
     let c = w.client().await?;
     let prompts = c.list_all_prompts().await?;
-    let cases: Vec<(&str, Value, &str)> = vec![
+    // Prompt, arguments, the tool it points to, the heading of its live section.
+    let cases: Vec<(&str, Value, &str, &str)> = vec![
         (
             "rebalance_portfolio__rebalance_portfolio",
             json!({"targets": "VTI:40,TLT:20,SPY:15,BND:20,AAPL:5"}),
             "rebalance_portfolio__plan",
+            "## Live snapshot",
         ),
         (
             "execute_bracket_order__execute_bracket_order",
             json!({"symbol": "AAPL"}),
             "execute_bracket_order__place",
+            "## Live plan — ",
         ),
         (
             "assess_portfolio_risk__assess_portfolio_risk",
             json!({}),
             "assess_portfolio_risk__assess",
+            "## Live assessment\n\n",
         ),
         (
             "execute_options_strategy__execute_options_strategy",
             json!({"symbol": "SPY", "strategy": "collar"}),
             "execute_options_strategy__plan",
+            "## Live proposal — ",
         ),
         (
             "analyze_market_conditions__analyze_market_conditions",
             json!({"symbols": "AAPL,QQQ"}),
             "analyze_market_conditions__analyze",
+            "## Live indicators (computed now from daily bars)",
         ),
         (
             "setup_trading_workspace__setup_trading_workspace",
             json!({"symbol": "AAPL"}),
             "setup_trading_workspace__setup",
+            "## Live workspace",
         ),
     ];
-    for (name, args, tool) in cases {
+    for (name, args, tool, live) in cases {
         let p = prompts
             .iter()
             .find(|p| p.name == name)
@@ -203,10 +287,7 @@ async fn the_six_guided_prompts_render_with_live_data() -> anyhow::Result<()> {
             .filter_map(|m| m.content.as_text().map(|t| t.text.clone()))
             .collect();
         assert!(text.contains(tool), "{name} references {tool}:\n{text}");
-        assert!(
-            text.contains("Live") || text.contains("live"),
-            "{name}:\n{text}"
-        );
+        assert!(text.contains(live), "{name} has no `{live}`:\n{text}");
         assert!(
             !text.contains("Not available right now"),
             "{name} rendered without live data:\n{text}"
@@ -241,7 +322,8 @@ async fn python_plugin_snapshot() -> anyhow::Result<()> {
     )
     .await?;
     let rows = s["data"]["symbols"].as_array().unwrap();
-    assert_eq!(rows.len(), 2);
+    let syms: Vec<&str> = rows.iter().map(|r| r["symbol"].as_str().unwrap()).collect();
+    assert_eq!(syms, ["SPY", "TLT"], "{s}");
     for r in rows {
         assert!(num(&r["price"]) > 0.0, "{r}");
         assert!(r["bars"].as_u64().unwrap() >= 15, "{r}");
@@ -251,6 +333,15 @@ async fn python_plugin_snapshot() -> anyhow::Result<()> {
     params.arguments = json!({"symbols": "SPY,QQQ"}).as_object().cloned();
     let r = c.get_prompt(params).await?;
     assert_eq!(r.messages.len(), 1);
+    let text = r.messages[0]
+        .content
+        .as_text()
+        .map(|t| t.text.clone())
+        .unwrap_or_default();
+    assert!(
+        text.starts_with("# Market snapshot\n\nCall `py_market_snapshot__snapshot` with `{\"symbols\": [\"SPY\", \"QQQ\"]}`"),
+        "{text}"
+    );
     c.cancel().await?;
     w.shutdown().await;
     Ok(())

@@ -178,13 +178,38 @@ async fn rebalance_moves_the_simulated_portfolio_to_its_targets() -> anyhow::Res
         "{}",
         v["report"]
     );
+    // One audited placement per trade, attributed to the plugin; nothing else placed.
     let audit = w.env.host.broker.audit().recent();
+    let placed: Vec<_> = audit.iter().filter(|r| r.event == "placed").collect();
+    assert_eq!(placed.len(), orders.len(), "{audit:?}");
     assert!(
-        audit
+        placed
             .iter()
-            .any(|r| format!("{r:?}").contains("rebalance_portfolio")),
-        "plugin orders are audited"
+            .all(|r| r.origin == "plugin:rebalance_portfolio"),
+        "{placed:?}"
     );
+    // The simulator received exactly the orders the plugin reports.
+    let mut sim: Vec<(String, String, f64)> = w
+        .env
+        .sim
+        .admin()
+        .orders()
+        .iter()
+        .map(|o| (o.symbol.clone(), o.action.clone(), o.quantity))
+        .collect();
+    let mut planned: Vec<(String, String, f64)> = orders
+        .iter()
+        .map(|t| {
+            (
+                t["symbol"].as_str().unwrap().to_string(),
+                t["side"].as_str().unwrap().to_string(),
+                t["quantity"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    sim.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    planned.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    assert_eq!(sim, planned);
 
     c.cancel().await?;
     w.shutdown().await;
@@ -207,7 +232,15 @@ async fn rebalance_refuses_to_trade_without_confirmation() -> anyhow::Result<()>
         json!({"targets": targets(), "execute": true}),
     )
     .await?;
-    assert!(err.to_lowercase().contains("confirm"), "{err}");
+    assert_eq!(
+        err,
+        "[permission-denied] plugin `rebalance_portfolio` failed: permission denied: no \
+         confirmation channel: the MCP client cannot confirm"
+    );
+    assert!(
+        w.env.sim.admin().orders().is_empty(),
+        "nothing reached the gateway"
+    );
     assert_eq!(position(&c, "VTI").await?, vti);
 
     // Invalid targets are refused with a message naming the problem.

@@ -4,8 +4,11 @@
 
 use crate::workflows_common;
 
+use std::time::Duration;
+
+use e2e::ibkr_mcp::broker::ContractSpec;
 use serde_json::json;
-use workflows_common::{Setup, start, workflow};
+use workflows_common::{Setup, start, start_with, workflow};
 
 #[tokio::test]
 async fn bracket_order_from_atr_is_placed_as_parent_and_two_children() -> anyhow::Result<()> {
@@ -63,17 +66,13 @@ async fn bracket_order_from_atr_is_placed_as_parent_and_two_children() -> anyhow
 
     // In the simulator: the parent (a marketable limit at the ask) filled, and the two
     // children are working, linked to it and to each other (one OCA group).
-    let mut sim_orders = w.env.sim.admin().orders();
-    for _ in 0..50 {
-        if sim_orders
-            .iter()
+    let sim_orders = e2e::wait_for(Duration::from_secs(15), "the parent to fill", || {
+        let o = w.env.sim.admin().orders();
+        o.iter()
             .any(|x| i64::from(x.order_id) == ids[0] && x.status == "Filled")
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        sim_orders = w.env.sim.admin().orders();
-    }
+            .then_some(o)
+    })
+    .await?;
     let sim = |id: i64| {
         sim_orders
             .iter()
@@ -214,8 +213,8 @@ async fn options_strategies_from_the_live_chain() -> anyhow::Result<()> {
         "{vs}"
     );
 
-    // Place a collar on SPY: a combo if the host accepts BAG orders, otherwise the legs — the
-    // output says which.
+    // Place a collar on SPY with the default guardrails, which do not allow BAG: the combo is
+    // refused by the host and the plugin places the two option legs, saying so.
     let r = workflow(
         &c,
         "execute_options_strategy__place",
@@ -224,29 +223,144 @@ async fn options_strategies_from_the_live_chain() -> anyhow::Result<()> {
     .await?;
     assert_eq!(r["data"]["status"], "placed", "{}", r["report"]);
     let ex = &r["data"]["execution"];
-    let placed_as = ex["placed_as"].as_str().unwrap();
+    assert_eq!(ex["placed_as"], "legs", "{ex}");
     let orders = ex["orders"].as_array().unwrap();
-    match placed_as {
-        "combo" => assert_eq!(orders.len(), 1, "{ex}"),
-        "legs" => {
-            assert_eq!(orders.len(), 2, "{ex}");
-            assert!(
-                !ex["notes"].as_array().unwrap().is_empty(),
-                "says why: {ex}"
-            );
-        }
-        other => panic!("placed as {other}"),
-    }
+    assert_eq!(orders.len(), 2, "{ex}");
+    let notes: Vec<&str> = ex["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert_eq!(notes.len(), 2, "{ex}");
     assert!(
+        notes[0].starts_with("combo (BAG) order refused (")
+            && notes[0].ends_with("; placed the legs individually instead"),
+        "{notes:?}"
+    );
+    assert_eq!(
+        notes[1],
+        "legs were sent separately: until all fill, the position is exposed to legging risk"
+    );
+    assert!(
+        r["report"].as_str().unwrap().contains("## Placed as legs"),
+        "{}",
         r["report"]
-            .as_str()
-            .unwrap()
-            .contains(&format!("Placed as {placed_as}"))
     );
+    // Two single-option orders reached the simulator, no BAG.
+    let sim_orders = w.env.sim.admin().orders();
+    let ids: Vec<i64> = orders
+        .iter()
+        .map(|o| o["order_id"].as_i64().unwrap())
+        .collect();
+    let mut sim_ids: Vec<i64> = sim_orders.iter().map(|o| i64::from(o.order_id)).collect();
+    sim_ids.sort_unstable();
+    let mut want = ids.clone();
+    want.sort_unstable();
+    assert_eq!(sim_ids, want, "{sim_orders:?}");
     assert!(
-        orders.iter().all(|o| o["order_id"].as_i64().unwrap() > 0),
-        "{ex}"
+        sim_orders
+            .iter()
+            .all(|o| o.sec_type == "OPT" && o.combo_legs.is_empty() && o.quantity == 1.0),
+        "{sim_orders:?}"
     );
+
+    c.cancel().await?;
+    w.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "the host cannot place combo (BAG) orders yet: plugins/broker_backend.rs `spec` refuses \
+            every BAG contract and ContractSpec has no combo legs, so allowing BAG in the \
+            guardrails changes nothing (the plugin falls back to legs); run with --ignored once \
+            combo orders are supported"]
+async fn collar_is_placed_as_one_combo_order_when_bag_is_allowed() -> anyhow::Result<()> {
+    // Options strategies as combos: the host allows BAG next to the default security types.
+    let w = start_with(Setup::default(), |cfg| {
+        cfg.guardrails.allowed_sec_types.push("BAG".into())
+    })
+    .await?;
+    let c = w.client().await?;
+    let r = workflow(
+        &c,
+        "execute_options_strategy__place",
+        json!({"symbol": "SPY", "strategy": "collar", "execute": true}),
+    )
+    .await?;
+    assert_eq!(r["data"]["status"], "placed", "{}", r["report"]);
+    let ex = &r["data"]["execution"];
+    assert_eq!(ex["placed_as"], "combo", "{ex}");
+    assert_eq!(ex["notes"], json!([]), "{ex}");
+    let orders = ex["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 1, "{ex}");
+    let combo = &orders[0];
+    assert_eq!(combo["leg"], "combo", "{combo}");
+    let order_id = combo["order_id"].as_i64().unwrap();
+    assert!(order_id > 0, "{combo}");
+    let report = r["report"].as_str().unwrap();
+    assert!(report.contains("## Placed as combo"), "{report}");
+
+    // The legs of the plan: the held stock, a long put and a short call of one expiry.
+    let s = &r["data"]["strategy"];
+    let expiry = s["expiry"].as_str().unwrap().to_string();
+    let legs = s["legs"].as_array().unwrap();
+    assert_eq!(legs.len(), 3, "{s}");
+    assert_eq!(legs[0]["instrument"]["type"], "stock", "{s}");
+    assert_eq!(legs[0]["existing"], true, "{s}");
+    // Per-spread limit = long put price - short call price, in cents.
+    let mut want_legs = Vec::new();
+    let mut net = 0.0;
+    for leg in &legs[1..] {
+        let i = &leg["instrument"];
+        let right = i["right"].as_str().unwrap();
+        let strike = i["strike"].as_f64().unwrap();
+        let qty = leg["quantity"].as_f64().unwrap();
+        net += qty.signum() * leg["price"].as_f64().unwrap();
+        let mut spec = ContractSpec::new("SPY", "OPT", "SMART", "USD");
+        spec.last_trade_date_or_contract_month = expiry.clone();
+        spec.strike = strike;
+        spec.right = right[..1].to_ascii_uppercase();
+        let d = w.env.host.broker.contract_details(&spec).await?;
+        assert_eq!(d.len(), 1, "{spec:?}: {d:?}");
+        let action = if qty > 0.0 { "BUY" } else { "SELL" };
+        want_legs.push((d[0].con_id, 1, action.to_string()));
+    }
+    assert_eq!(
+        want_legs.iter().map(|l| l.2.as_str()).collect::<Vec<_>>(),
+        ["BUY", "SELL"],
+        "long put, short call: {s}"
+    );
+    let limit = (net * 100.0).round() / 100.0;
+    assert_eq!(combo["limit"].as_f64(), Some(limit), "{combo}");
+
+    // In the simulator: one BAG order with exactly those legs, bought at that limit.
+    let sim_orders = w.env.sim.admin().orders();
+    assert_eq!(sim_orders.len(), 1, "{sim_orders:?}");
+    let o = &sim_orders[0];
+    assert_eq!(i64::from(o.order_id), order_id, "{o:?}");
+    assert_eq!(
+        (o.symbol.as_str(), o.sec_type.as_str(), o.action.as_str()),
+        ("SPY", "BAG", "BUY"),
+        "{o:?}"
+    );
+    assert_eq!(o.order_type, "LMT", "{o:?}");
+    assert_eq!(o.quantity, 1.0, "{o:?}");
+    assert_eq!(o.lmt_price, Some(limit), "{o:?}");
+    let got_legs: Vec<(i32, i32, String)> = o
+        .combo_legs
+        .iter()
+        .map(|l| (l.con_id, l.ratio, l.action.clone()))
+        .collect();
+    assert_eq!(got_legs, want_legs, "{o:?}");
+
+    // One audited placement, by the plugin, of a BAG contract.
+    let audit = w.env.host.broker.audit().recent();
+    let placed: Vec<_> = audit
+        .iter()
+        .filter(|r| r.event == "placed" && r.origin == "plugin:execute_options_strategy")
+        .collect();
+    assert_eq!(placed.len(), 1, "{audit:?}");
 
     c.cancel().await?;
     w.shutdown().await;
