@@ -15,6 +15,7 @@
 //! | `POST /faults/drop-all`    |                                               | close every client connection (TWS crash) |
 //! | `POST /faults/drop-client` | `{"client_id": 7}`                            | close one client's connection |
 //! | `POST /faults/refuse`      | `{"seconds": 5}`                              | close the listener and all connections for N seconds (nightly restart) |
+//! | `POST /faults/reset`       | `{"seconds": 5}`                              | close all connections; for N seconds reset each new one on accept (every attempt counted in `/state` stats) |
 //! | `POST /faults/connectivity`| `{"code": 1100}`                              | broadcast 1100 / 1101 / 1102 |
 //! | `POST /faults/farm`        | `{"code": 2103}`                              | broadcast 2103 / 2104 / 2105 / 2106 / 2107 / 2108 / 2157 / 2158 |
 //! | `POST /faults/latency`     | `{"ms": 250}`                                 | delay every request's handling by N ms (0 = off) |
@@ -123,6 +124,14 @@ impl AdminHandle {
     /// (IB Gateway's nightly restart). The same port is bound again afterwards.
     pub fn refuse_for(&self, d: Duration) {
         self.shared.refuse_for(d)
+    }
+
+    /// Close every connection; for `d` the listener stays open but resets each new connection
+    /// as soon as it is accepted (a gateway that is up but turns API clients away). Unlike
+    /// [`AdminHandle::refuse_for`] every attempt reaches the simulator: it is counted in
+    /// [`ServerStats::refused`] and timestamped in [`ServerStats::connection_attempts`].
+    pub fn reset_for(&self, d: Duration) {
+        self.shared.reset_for(d)
     }
 
     /// Whether connections are currently being refused.
@@ -399,6 +408,16 @@ pub fn router(admin: AdminHandle) -> Router {
                     return Err(AdminError::Invalid(format!("seconds {}", b.seconds)).into());
                 }
                 a.refuse_for(Duration::from_secs_f64(b.seconds));
+                ok(json!({}))
+            }),
+        )
+        .route(
+            "/faults/reset",
+            post(|State(a): State<AdminHandle>, Json(b): Json<Seconds>| async move {
+                if !(b.seconds.is_finite() && b.seconds >= 0.0 && b.seconds <= 86_400.0) {
+                    return Err(AdminError::Invalid(format!("seconds {}", b.seconds)).into());
+                }
+                a.reset_for(Duration::from_secs_f64(b.seconds));
                 ok(json!({}))
             }),
         )

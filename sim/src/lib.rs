@@ -34,7 +34,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use admin::{AdminHandle, SimState};
-pub use server::{ConnectionInfo, ServerOptions, ServerStats};
+pub use server::{
+    ConnectionAttempt, ConnectionInfo, MAX_ATTEMPTS_KEPT, ServerOptions, ServerStats,
+};
 pub use world::WorldConfig;
 
 /// Everything needed to start a simulator.

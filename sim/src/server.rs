@@ -88,6 +88,23 @@ pub struct ServerStats {
     /// Live server tasks (accept loop, ticker, admin HTTP, and per connection up to 4):
     /// should fall back to the baseline once clients leave.
     pub tasks: usize,
+    /// The most recent connection attempts the listener saw (accepted, or reset while
+    /// refusing), oldest first, at most [`MAX_ATTEMPTS_KEPT`]. Attempts made while the listener
+    /// is closed ([`AdminHandle::refuse_for`](crate::AdminHandle::refuse_for)) never reach the
+    /// simulator and are not here.
+    pub connection_attempts: Vec<ConnectionAttempt>,
+}
+
+/// How many connection attempts [`ServerStats::connection_attempts`] keeps.
+pub const MAX_ATTEMPTS_KEPT: usize = 256;
+
+/// One connection attempt seen by the listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ConnectionAttempt {
+    /// Milliseconds since the simulator started (monotonic clock).
+    pub at_ms: u64,
+    /// True when the connection was reset at once because the simulator was refusing.
+    pub refused: bool,
 }
 
 #[derive(Default)]
@@ -123,8 +140,13 @@ pub(crate) struct Shared {
     pacing: AtomicBool,
     pacer: Mutex<Pacer>,
     refuse_until: Mutex<Option<Instant>>,
+    /// While refusing: keep the listener and reset each connection (true), or close the
+    /// listener so the kernel refuses (false).
+    refuse_by_reset: AtomicBool,
     refuse_notify: Notify,
     counters: Counters,
+    started: Instant,
+    attempts: Mutex<VecDeque<ConnectionAttempt>>,
 }
 
 impl Shared {
@@ -140,8 +162,11 @@ impl Shared {
             latency_ms: AtomicU64::new(0),
             pacer: Mutex::new(Pacer::default()),
             refuse_until: Mutex::new(None),
+            refuse_by_reset: AtomicBool::new(false),
             refuse_notify: Notify::new(),
             counters: Counters::default(),
+            started: Instant::now(),
+            attempts: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -167,9 +192,28 @@ impl Shared {
 
     /// Close the listening socket and every connection for `d` (nightly restart).
     pub(crate) fn refuse_for(&self, d: Duration) {
+        self.refuse_by_reset.store(false, Ordering::Relaxed);
         *self.refuse_until.lock() = Some(Instant::now() + d);
         self.drop_all();
         self.refuse_notify.notify_one();
+    }
+
+    /// Close every connection and, for `d`, reset each new one as soon as it is accepted
+    /// (the listener stays open, so every attempt is seen and recorded).
+    pub(crate) fn reset_for(&self, d: Duration) {
+        self.refuse_by_reset.store(true, Ordering::Relaxed);
+        *self.refuse_until.lock() = Some(Instant::now() + d);
+        self.drop_all();
+        self.refuse_notify.notify_one();
+    }
+
+    fn record_attempt(&self, refused: bool) {
+        let at_ms = self.started.elapsed().as_millis().min(u64::MAX as u128) as u64;
+        let mut a = self.attempts.lock();
+        if a.len() == MAX_ATTEMPTS_KEPT {
+            a.pop_front();
+        }
+        a.push_back(ConnectionAttempt { at_ms, refused });
     }
 
     pub(crate) fn refusing(&self) -> bool {
@@ -232,6 +276,7 @@ impl Shared {
             slow_consumer_drops: l(&c.slow_consumer_drops),
             pacing_violations: l(&c.pacing_violations),
             tasks: self.tracker.len(),
+            connection_attempts: self.attempts.lock().iter().copied().collect(),
         }
     }
 
@@ -268,15 +313,18 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, addr
     let mut listener = Some(listener);
     loop {
         let Some(l) = listener.as_ref() else {
-            // Refusing: wait out the period, then re-bind the same address.
-            let until = shared.refuse_until.lock().unwrap_or_else(Instant::now);
-            tokio::select! {
-                _ = shared.shutdown.cancelled() => return,
-                _ = tokio::time::sleep_until(until.into()) => {}
-                _ = shared.refuse_notify.notified() => continue,
-            }
-            if shared.refusing() {
-                continue;
+            // Refusing with the listener closed: wait out the period (or a switch to
+            // reset-on-accept), then re-bind the same address.
+            if !shared.refuse_by_reset.load(Ordering::Relaxed) {
+                let until = shared.refuse_until.lock().unwrap_or_else(Instant::now);
+                tokio::select! {
+                    _ = shared.shutdown.cancelled() => return,
+                    _ = tokio::time::sleep_until(until.into()) => {}
+                    _ = shared.refuse_notify.notified() => continue,
+                }
+                if shared.refusing() && !shared.refuse_by_reset.load(Ordering::Relaxed) {
+                    continue;
+                }
             }
             match TcpListener::bind(addr).await {
                 Ok(l) => {
@@ -294,18 +342,26 @@ pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener, addr
             _ = shared.shutdown.cancelled() => return,
             _ = shared.refuse_notify.notified() => {
                 if shared.refusing() {
-                    info!(%addr, "refusing connections (listener closed)");
-                    listener = None;
+                    if shared.refuse_by_reset.load(Ordering::Relaxed) {
+                        info!(%addr, "refusing connections (reset on accept)");
+                    } else {
+                        info!(%addr, "refusing connections (listener closed)");
+                        listener = None;
+                    }
                 }
             }
             r = l.accept() => match r {
                 Ok((stream, peer)) => {
                     if shared.refusing() {
                         shared.counters.refused.fetch_add(1, Ordering::Relaxed);
+                        shared.record_attempt(true);
+                        // RST instead of FIN: the peer sees a refused connection.
+                        let _ = stream.set_zero_linger();
                         drop(stream);
                         continue;
                     }
                     shared.counters.accepted.fetch_add(1, Ordering::Relaxed);
+                    shared.record_attempt(false);
                     let sh = shared.clone();
                     shared.tracker.spawn(async move { connection(sh, stream, peer).await });
                 }

@@ -5,6 +5,13 @@ use serde::Serialize;
 /// TWS error code for "client id already in use".
 pub const CLIENT_ID_IN_USE: i32 = 326;
 
+/// TWS error code: TWS lost its connection to IB's servers.
+pub const CONNECTIVITY_LOST: i32 = 1100;
+/// TWS error code: connectivity to IB restored, market data subscriptions lost.
+pub const CONNECTIVITY_RESTORED_DATA_LOST: i32 = 1101;
+/// TWS error code: connectivity to IB restored, market data subscriptions kept.
+pub const CONNECTIVITY_RESTORED_DATA_KEPT: i32 = 1102;
+
 /// Port hint shown in connection errors and docs.
 pub const PORT_HINT: &str =
     "TWS uses 7496 (live) / 7497 (paper); IB Gateway uses 4001 (live) / 4002 (paper)";
@@ -118,5 +125,101 @@ impl From<ibapi::Error> for BrokerError {
             },
             other => BrokerError::Other(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_texts_are_exact() {
+        let e = BrokerError::Timeout {
+            operation: "place order".into(),
+            seconds: 1.0,
+        };
+        assert_eq!(e.to_string(), "place order timed out after 1.0s");
+        assert_eq!(
+            BrokerError::not_connected("disconnected").to_string(),
+            "not connected to TWS/IB Gateway (disconnected); call ibkr_connect or wait for the \
+             automatic reconnect"
+        );
+        let e = BrokerError::ConnectFailed {
+            address: "127.0.0.1:4002".into(),
+            reason: "connection refused".into(),
+            hint: PORT_HINT.into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            format!("cannot connect to 127.0.0.1:4002: connection refused. {PORT_HINT}")
+        );
+        assert!(PORT_HINT.contains("7497") && PORT_HINT.contains("4002"));
+    }
+
+    #[test]
+    fn ibapi_errors_are_classified() {
+        let notice = |code: i32, message: &str| {
+            ibapi::Error::Notice(ibapi::Notice {
+                request_id: Some(9),
+                code,
+                message: message.into(),
+                error_time: None,
+                advanced_order_reject_json: String::new(),
+            })
+        };
+        let e = BrokerError::from(notice(
+            162,
+            "Historical Market Data Service error message:Pacing violation",
+        ));
+        assert_eq!(e.code(), Some(162));
+        assert_eq!(e.kind(), "tws");
+        assert_eq!(
+            e.to_string(),
+            "TWS error 162: Historical Market Data Service error message:Pacing violation"
+        );
+
+        let e = BrokerError::from(ibapi::Error::ClientIdInUse { client_id: 3 });
+        assert_eq!(e.code(), Some(CLIENT_ID_IN_USE));
+
+        for lost in [
+            ibapi::Error::ConnectionReset,
+            ibapi::Error::ConnectionFailed,
+            ibapi::Error::Shutdown,
+        ] {
+            let e = BrokerError::from(lost);
+            assert_eq!(e.kind(), "not_connected", "{e}");
+            assert_eq!(e.code(), None);
+        }
+        assert_eq!(
+            BrokerError::from(ibapi::Error::Cancelled),
+            BrokerError::Cancelled
+        );
+        assert_eq!(BrokerError::from(ibapi::Error::Timeout).kind(), "timeout");
+        assert_eq!(
+            BrokerError::from(ibapi::Error::InvalidArgument("bad".into())),
+            BrokerError::InvalidArgument {
+                arg: "request".into(),
+                reason: "bad".into()
+            }
+        );
+        assert_eq!(
+            BrokerError::from(ibapi::Error::Simple("x".into())).kind(),
+            "other"
+        );
+    }
+
+    #[test]
+    fn kinds_serialize_as_tags() {
+        let v = serde_json::to_value(BrokerError::Tws {
+            code: 1100,
+            message: "lost".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"kind": "tws", "code": 1100, "message": "lost"})
+        );
+        let v = serde_json::to_value(BrokerError::Cancelled).unwrap();
+        assert_eq!(v, serde_json::json!({"kind": "cancelled"}));
     }
 }

@@ -27,7 +27,10 @@ use parking_lot::RwLock;
 use tokio::sync::{Mutex, watch};
 use tokio_util::sync::CancellationToken;
 
-pub use error::{BrokerError, BrokerResult, CLIENT_ID_IN_USE, PORT_HINT};
+pub use error::{
+    BrokerError, BrokerResult, CLIENT_ID_IN_USE, CONNECTIVITY_LOST,
+    CONNECTIVITY_RESTORED_DATA_KEPT, CONNECTIVITY_RESTORED_DATA_LOST, PORT_HINT,
+};
 pub use types::*;
 
 use crate::config::{GuardrailsConfig, TwsConfig};
@@ -96,6 +99,7 @@ fn initial_status(cfg: &TwsConfig) -> ConnectionStatus {
         last_error: None,
         last_error_code: None,
         connected_since: None,
+        ib_connectivity_lost: false,
     }
 }
 
@@ -187,7 +191,7 @@ impl Broker {
             if s.state == ConnectionState::Connected
                 && s.host == target.host
                 && s.port == target.port
-                && self.client().is_ok()
+                && self.live_client().is_some()
             {
                 return Ok(s);
             }
@@ -214,13 +218,21 @@ impl Broker {
                 code,
                 message: status.last_error.unwrap_or_default(),
             },
-            None => BrokerError::ConnectFailed {
-                address: target.address(),
-                reason: status
+            None => {
+                let reason = status
                     .last_error
-                    .unwrap_or_else(|| "connection failed".into()),
-                hint: PORT_HINT.into(),
-            },
+                    .unwrap_or_else(|| "connection failed".into());
+                // The status text already ends with the hint; the error adds it once.
+                let reason = match reason.strip_suffix(&format!(". {PORT_HINT}")) {
+                    Some(r) => r.to_string(),
+                    None => reason,
+                };
+                BrokerError::ConnectFailed {
+                    address: target.address(),
+                    reason,
+                    hint: PORT_HINT.into(),
+                }
+            }
         })
     }
 
@@ -251,12 +263,31 @@ impl Broker {
         }
     }
 
-    /// The live client, or `NotConnected` at once.
+    /// The client of the live socket, if any (whatever TWS says about its link to IB).
+    fn live_client(&self) -> Option<Arc<Client>> {
+        self.inner
+            .client
+            .read()
+            .as_ref()
+            .filter(|c| c.is_connected())
+            .cloned()
+    }
+
+    /// The live client, or at once `NotConnected` (no socket to TWS) or TWS error 1100 (TWS
+    /// has lost its link to IB).
     pub(crate) fn client(&self) -> BrokerResult<Arc<Client>> {
-        let guard = self.inner.client.read();
-        match guard.as_ref() {
-            Some(c) if c.is_connected() => Ok(c.clone()),
-            _ => {
+        match self.live_client() {
+            Some(c) => {
+                let s = self.inner.status_tx.borrow();
+                if s.ib_connectivity_lost {
+                    return Err(BrokerError::Tws {
+                        code: CONNECTIVITY_LOST,
+                        message: s.last_error.clone().unwrap_or_default(),
+                    });
+                }
+                Ok(c)
+            }
+            None => {
                 let s = self.status();
                 let state = match s.state {
                     ConnectionState::Connecting => format!(
@@ -293,6 +324,18 @@ impl Broker {
     }
 }
 
+/// What a request-less TWS notice says about TWS's link to IB's servers: `Some(true)` lost
+/// (1100), `Some(false)` restored (1101 / 1102), `None` unrelated.
+fn connectivity_lost(code: i32) -> Option<bool> {
+    match code {
+        CONNECTIVITY_LOST => Some(true),
+        CONNECTIVITY_RESTORED_DATA_LOST | CONNECTIVITY_RESTORED_DATA_KEPT => Some(false),
+        _ => None,
+    }
+}
+
+/// The delay before the retry that follows failed attempt number `attempt` (0-based):
+/// `reconnect_initial_ms` doubled per attempt, capped at `reconnect_max_ms`.
 fn backoff(cfg: &TwsConfig, attempt: u32) -> Duration {
     let ms = cfg
         .reconnect_initial_ms
@@ -322,6 +365,39 @@ fn describe_connect_error(e: &ibapi::Error) -> (String, Option<i32>) {
     }
 }
 
+/// Apply a request-less TWS notice to the status: 1100 marks TWS's link to IB lost (requests
+/// then fail fast with error 1100), 1101 / 1102 mark it restored.
+fn on_notice(inner: &Inner, code: i32, message: &str) {
+    match connectivity_lost(code) {
+        Some(true) => {
+            tracing::warn!(code, "TWS lost its connection to IB: {message}");
+            update(inner, |s| {
+                s.ib_connectivity_lost = true;
+                s.last_error = Some(message.to_string());
+                s.last_error_code = Some(code);
+            });
+        }
+        Some(false) => {
+            if code == CONNECTIVITY_RESTORED_DATA_LOST {
+                tracing::warn!(
+                    code,
+                    "TWS connection to IB restored, market data lost: {message}"
+                );
+            } else {
+                tracing::info!(code, "TWS connection to IB restored: {message}");
+            }
+            update(inner, |s| {
+                s.ib_connectivity_lost = false;
+                if s.last_error_code == Some(CONNECTIVITY_LOST) {
+                    s.last_error = None;
+                    s.last_error_code = None;
+                }
+            });
+        }
+        None => tracing::debug!(code, "TWS notice: {message}"),
+    }
+}
+
 /// The connection supervisor: drives the connection toward `desired`.
 async fn supervise(inner: Arc<Inner>) {
     let mut desired_rx = inner.desired_tx.subscribe();
@@ -336,6 +412,7 @@ async fn supervise(inner: Arc<Inner>) {
                 s.accounts.clear();
                 s.connected_since = None;
                 s.attempt = 0;
+                s.ib_connectivity_lost = false;
             });
             tokio::select! {
                 _ = inner.shutdown.cancelled() => break,
@@ -380,10 +457,19 @@ async fn supervise(inner: Arc<Inner>) {
                         s.last_error = None;
                         s.last_error_code = None;
                         s.connected_since = Some(chrono::Utc::now().to_rfc3339());
+                        s.ib_connectivity_lost = false;
                     });
                     inner.attempts_tx.send_modify(|n| *n += 1);
+                    // Request-less notices: TWS's link to IB (1100 / 1101 / 1102).
+                    let mut notices = client.notice_stream().ok();
                     // Monitor the live connection.
                     let lost = loop {
+                        let notice = async {
+                            match notices.as_mut() {
+                                Some(n) => n.next().await,
+                                None => std::future::pending().await,
+                            }
+                        };
                         tokio::select! {
                             _ = inner.shutdown.cancelled() => break false,
                             r = desired_rx.changed() => {
@@ -391,6 +477,10 @@ async fn supervise(inner: Arc<Inner>) {
                                 let d = desired_rx.borrow_and_update().clone();
                                 if d.as_ref() != Some(&target) { break false; }
                             }
+                            n = notice => match n {
+                                Some(n) => on_notice(&inner, n.code, &n.message),
+                                None => notices = None,
+                            },
                             _ = tokio::time::sleep(Duration::from_millis(100)) => {
                                 if !client.is_connected() { break true; }
                             }
@@ -417,6 +507,7 @@ async fn supervise(inner: Arc<Inner>) {
                         s.connected_since = None;
                         s.last_error = Some("connection lost".into());
                         s.last_error_code = None;
+                        s.ib_connectivity_lost = false;
                     });
                     attempt = 0;
                     continue;
@@ -467,4 +558,129 @@ async fn supervise(inner: Arc<Inner>) {
         }
     }
     update(&inner, |s| s.state = ConnectionState::Disconnected);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(initial: u64, max: u64) -> TwsConfig {
+        TwsConfig {
+            reconnect_initial_ms: initial,
+            reconnect_max_ms: max,
+            ..TwsConfig::default()
+        }
+    }
+
+    fn ms(d: Duration) -> u64 {
+        d.as_millis() as u64
+    }
+
+    #[test]
+    fn backoff_doubles_from_the_initial_delay_up_to_the_max() {
+        let c = cfg(100, 1_000);
+        let schedule: Vec<u64> = (0..8).map(|a| ms(backoff(&c, a))).collect();
+        assert_eq!(schedule, [100, 200, 400, 800, 1_000, 1_000, 1_000, 1_000]);
+        // The defaults: 250 ms doubling to 30 s.
+        let d = TwsConfig::default();
+        let schedule: Vec<u64> = (0..9).map(|a| ms(backoff(&d, a))).collect();
+        assert_eq!(
+            schedule,
+            [250, 500, 1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]
+        );
+    }
+
+    #[test]
+    fn backoff_never_overflows() {
+        let c = cfg(u64::MAX / 2 + 1, u64::MAX);
+        assert_eq!(ms(backoff(&c, 1)), u64::MAX);
+        let c = cfg(100, 1_000);
+        assert_eq!(ms(backoff(&c, u32::MAX)), 1_000);
+        // A max below the initial delay wins.
+        assert_eq!(ms(backoff(&cfg(500, 200), 0)), 200);
+    }
+
+    #[test]
+    fn connectivity_codes_are_classified() {
+        assert_eq!(connectivity_lost(1100), Some(true));
+        assert_eq!(connectivity_lost(1101), Some(false));
+        assert_eq!(connectivity_lost(1102), Some(false));
+        for code in [1300, 2103, 2104, 2105, 2106, 2158, 162, 326, 504] {
+            assert_eq!(connectivity_lost(code), None, "code {code}");
+        }
+    }
+
+    #[test]
+    fn connect_errors_are_described_with_code_or_port_hint() {
+        let (msg, code) = describe_connect_error(&ibapi::Error::ClientIdInUse { client_id: 7 });
+        assert_eq!(
+            msg,
+            "client id 7 is already in use by another connection (TWS error 326)"
+        );
+        assert_eq!(code, Some(CLIENT_ID_IN_USE));
+
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let (msg, code) = describe_connect_error(&ibapi::Error::Io(refused));
+        assert_eq!(msg, format!("connection refused. {PORT_HINT}"));
+        assert_eq!(code, None);
+
+        let notice = ibapi::Error::Notice(ibapi::Notice {
+            request_id: None,
+            code: 502,
+            message: "Couldn't connect to TWS.".into(),
+            error_time: None,
+            advanced_order_reject_json: String::new(),
+        });
+        assert_eq!(
+            describe_connect_error(&notice),
+            ("Couldn't connect to TWS.".to_string(), Some(502))
+        );
+
+        let (msg, code) = describe_connect_error(&ibapi::Error::ConnectionReset);
+        assert_eq!((msg.as_str(), code), ("ConnectionReset", None));
+    }
+
+    #[test]
+    fn target_address_brackets_ipv6() {
+        let t = |host: &str| Target {
+            host: host.into(),
+            port: 4002,
+            client_id: 1,
+        };
+        assert_eq!(t("127.0.0.1").address(), "127.0.0.1:4002");
+        assert_eq!(t("gw.example").address(), "gw.example:4002");
+        assert_eq!(t("::1").address(), "[::1]:4002");
+        assert_eq!(t("[::1]").address(), "[::1]:4002");
+    }
+
+    #[tokio::test]
+    async fn calls_fail_fast_while_disconnected() {
+        let broker = Broker::new(
+            TwsConfig {
+                connect_on_start: false,
+                ..TwsConfig::default()
+            },
+            GuardrailsConfig::default(),
+            audit::AuditLog::in_memory(),
+        );
+        let status = broker.status();
+        assert_eq!(status.state, ConnectionState::Disconnected);
+        assert!(!status.ib_connectivity_lost);
+        let t = std::time::Instant::now();
+        let r: BrokerResult<()> = broker
+            .call("positions", |_c| async { panic!("must not run") })
+            .await;
+        assert_eq!(
+            r.unwrap_err().to_string(),
+            "not connected to TWS/IB Gateway (disconnected); call ibkr_connect or wait for the \
+             automatic reconnect"
+        );
+        // Fails fast instead of waiting for the 15 s request timeout.
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert_eq!(
+            broker.default_account().unwrap_err().kind(),
+            "not_connected"
+        );
+        broker.shutdown().await;
+    }
 }

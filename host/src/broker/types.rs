@@ -513,4 +513,8 @@ pub struct ConnectionStatus {
     pub last_error_code: Option<i32>,
     /// RFC 3339 time the current connection was established.
     pub connected_since: Option<String>,
+    /// TWS reported that its own link to IB's servers is down (error 1100) and has not yet
+    /// reported it restored (1101 / 1102). The socket to TWS stays up; requests fail fast
+    /// with TWS error 1100 meanwhile.
+    pub ib_connectivity_lost: bool,
 }

@@ -82,6 +82,61 @@ async fn refuse_connections_for_a_while() {
 }
 
 #[tokio::test]
+async fn reset_connections_are_counted_with_their_times() {
+    let sim = start_sim().await;
+    let client = connect(&sim, 1).await;
+    let before = sim.admin().stats();
+    assert_eq!(before.refused, 0);
+    assert_eq!(before.connection_attempts.len(), 1, "{before:?}");
+    assert!(!before.connection_attempts[0].refused);
+
+    // The window is the scenario: long enough for three probes on a loaded machine.
+    sim.admin().reset_for(Duration::from_secs(3));
+    assert!(sim.admin().refusing());
+    wait_for("client dropped", || sim.admin().clients().is_empty()).await;
+
+    // The listener stays open: each probe is accepted, then reset before any handshake answer.
+    for _ in 0..3 {
+        let mut s = TcpStream::connect(sim.addr()).await.expect("tcp connect");
+        let _ = s.write_all(b"API\0").await;
+        let mut buf = [0u8; 16];
+        let read = tokio::time::timeout(T, s.read(&mut buf)).await.unwrap();
+        assert!(
+            matches!(read, Ok(0) | Err(_)),
+            "got an answer while refusing: {read:?}"
+        );
+    }
+    let during = sim.admin().stats();
+    assert!(sim.admin().refusing(), "window ended before the checks");
+    // ibapi's own reconnect attempts may add to the probes: at least three refused.
+    assert!(during.refused >= 3, "{during:?}");
+    let refused: Vec<_> = during.connection_attempts[1..].to_vec();
+    assert_eq!(refused.len() as u64, during.refused, "{during:?}");
+    assert!(refused.iter().all(|a| a.refused), "{during:?}");
+    assert!(
+        during
+            .connection_attempts
+            .windows(2)
+            .all(|w| w[0].at_ms <= w[1].at_ms),
+        "{during:?}"
+    );
+
+    // After the window the same listener accepts again and the attempt is recorded as such.
+    tokio::time::timeout(Duration::from_secs(30), client.wait_connected())
+        .await
+        .unwrap()
+        .unwrap();
+    wait_for("client re-attached", || sim.admin().clients().len() == 1).await;
+    let after = sim.admin().stats();
+    assert_eq!(after.accepted, 2, "{after:?}");
+    let last = after.connection_attempts.last().copied().unwrap();
+    assert!(!last.refused, "{after:?}");
+    assert!(last.at_ms >= refused.last().unwrap().at_ms);
+    client.disconnect().await;
+    sim.shutdown().await;
+}
+
+#[tokio::test]
 async fn connectivity_and_farm_notices_reach_the_client() {
     let sim = start_sim().await;
     let client = connect(&sim, 1).await;
@@ -282,6 +337,10 @@ async fn admin_http_api() {
         .unwrap()
         .unwrap();
 
+    let (st, _) = http(admin, "POST", "/faults/reset", r#"{"seconds": -1}"#).await;
+    assert_eq!(st, 400);
+    let (st, _) = http(admin, "POST", "/faults/reset", r#"{"seconds": 0.2}"#).await;
+    assert_eq!(st, 200);
     let (st, _) = http(admin, "POST", "/faults/refuse", r#"{"seconds": 0.2}"#).await;
     assert_eq!(st, 200);
     client.disconnect().await;

@@ -7,6 +7,7 @@ mod workflows_common;
 mod host_completion;
 mod host_connection;
 mod host_e2e_rebalance;
+mod host_faults;
 mod host_http;
 mod host_mcp;
 mod host_option_chain;
