@@ -5,7 +5,8 @@
 #   scripts/build-plugins.sh [OUT_DIR]        (default: target/plugins)
 #
 # Bundled plugins (and the template) go to OUT_DIR; the hostile/version test plugins go to
-# OUT_DIR/tests (never loaded by default).
+# OUT_DIR/tests (never loaded by default), as does `conformance` (the MCP conformance fixtures,
+# see tests/conformance/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-target/plugins}"
@@ -40,10 +41,11 @@ diff -r -x versions wit "wit/versions/$CUR" >/dev/null || {
 
 cargo build --manifest-path plugins/Cargo.toml --target wasm32-wasip2 --profile "$PROFILE"
 
-SRC="plugins/target/wasm32-wasip2/$PROFILE"
+# cargo honours CARGO_TARGET_DIR for this workspace too.
+SRC="${CARGO_TARGET_DIR:-plugins/target}/wasm32-wasip2/$PROFILE"
 mkdir -p "$OUT" "$OUT/tests"
 OUT="$(cd "$OUT" && pwd)"   # absolute: the Python build runs in its own directory
-TESTS=" hostile sneaky wrong_version compat_minor compat_next "
+TESTS=" hostile sneaky wrong_version compat_minor compat_next conformance "
 for wasm in "$SRC"/*.wasm; do
     name="$(basename "$wasm" .wasm)"
     if [[ "$TESTS" == *" $name "* ]]; then

@@ -5,7 +5,10 @@
 #      `conformance-server` fixture binary, which mounts the suite's fixture tools/resources/
 #      prompts on the host's own transport (ibkr_mcp::http::mcp_router), for both requirement
 #      sets: --requirements 2025-11-25 and --requirements 2026-07-28;
-#   2. the suite's fixture-independent scenarios directly against the real host (`ibkr-mcp --sim`);
+#   2. every suite scenario that applies to the real host, run against `ibkr-mcp --sim` itself with
+#      the bundled plugins plus the `conformance` test plugin (plugins/tests-conformance: the
+#      fixture tools/prompts a plugin can express), in both eras (--spec-version 2025-11-25 and
+#      2026-07-28);
 #   3. MCP Inspector CLI against the real host: tools/list and tools/call ibkr_get_positions;
 #   4. scripts/test_curl.sh against the real host.
 #
@@ -13,7 +16,8 @@
 # tests/conformance/package-lock.json). Exits non-zero when anything fails.
 #
 #   scripts/test-conformance.sh                 # everything
-#   SKIP_BUILD=1 CONFORMANCE_SERVER_BIN=... IBKR_MCP_BIN=... scripts/test-conformance.sh
+#   SKIP_BUILD=1 CONFORMANCE_SERVER_BIN=... IBKR_MCP_BIN=... PLUGINS_DIR=... scripts/test-conformance.sh
+#     (PLUGINS_DIR: where scripts/build-plugins.sh put the plugins; default target/plugins)
 #   CONFORMANCE_ONLY=1 scripts/test-conformance.sh   # only step 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,9 +36,12 @@ NODE_BIN="$(scripts/node-tools.sh)"
 export PATH="$NODE_BIN:$PATH"
 echo "node $(node --version), conformance $(conformance --version)"
 
+# Guest plugins: the output of scripts/build-plugins.sh (bundled plugins + tests/conformance.wasm).
+PLUGINS_DIR="${PLUGINS_DIR:-$ROOT/target/plugins}"
 if [ -z "${SKIP_BUILD:-}" ]; then
-  step "build conformance-server and ibkr-mcp"
+  step "build conformance-server, ibkr-mcp and the guest plugins"
   cargo build -p conformance-server -p ibkr-mcp --bin conformance-server --bin ibkr-mcp
+  scripts/build-plugins.sh "$PLUGINS_DIR"
 fi
 CONFORMANCE_SERVER_BIN="${CONFORMANCE_SERVER_BIN:-$TARGET_DIR/$PROFILE_DIR/conformance-server}"
 IBKR_MCP_BIN="${IBKR_MCP_BIN:-$TARGET_DIR/$PROFILE_DIR/ibkr-mcp}"
@@ -116,36 +123,102 @@ if [ -n "${CONFORMANCE_ONLY:-}" ]; then
 fi
 
 # ---------------------------------------------------------------------------------------------
-step "the real host: ibkr-mcp --sim"
+step "the real host: ibkr-mcp --sim with the bundled plugins + the conformance test plugin"
+# The host's plugin directory: every bundled plugin of $PLUGINS_DIR plus tests/conformance.wasm
+# (plugins/tests-conformance: the suite's fixture tools and prompts that a plugin can express).
+[ -f "$PLUGINS_DIR/tests/conformance.wasm" ] || {
+  echo "no $PLUGINS_DIR/tests/conformance.wasm: run scripts/build-plugins.sh $PLUGINS_DIR" >&2
+  exit 1
+}
+mkdir -p "$work/plugins" "$OUT/plugin-cache"
+cp "$PLUGINS_DIR"/*.wasm "$PLUGINS_DIR/tests/conformance.wasm" "$work/plugins/"
+cat >"$work/ibkr-mcp.toml" <<EOF
+[plugins]
+dir = "$work/plugins"
+cache_dir = "$OUT/plugin-cache"
+hot_reload = false
+EOF
 hostlog="$work/host.log"
 # exec: $! must be the host itself (a background subshell ignores SIGINT, so the host never got it).
 (cd "$work" && exec env -u TWS_HOST -u TWS_PORT -u TWS_CLIENT_ID -u SERVER_HOST -u SERVER_PORT \
-  -u API_PREFIX -u IBKR_MCP_CONFIG -u MCP_BEARER_TOKENS \
-  "$IBKR_MCP_BIN" --sim --port 0 --env-file /dev/null --audit-log "" >"$hostlog" 2>&1) &
+  -u API_PREFIX -u IBKR_MCP_CONFIG -u MCP_BEARER_TOKENS -u LOG_LEVEL -u CORS_ORIGINS \
+  -u ALLOWED_HOSTS -u ALLOWED_ORIGINS \
+  "$IBKR_MCP_BIN" --sim --port 0 --config "$work/ibkr-mcp.toml" --env-file /dev/null \
+  --audit-log "" >"$hostlog" 2>&1) &
 pids+=($!)
 HOST_URL="$(wait_for_url "$hostlog" 'listening: MCP (http://[^ ]+)' "${pids[-1]}")"
 echo "host: $HOST_URL"
 
-# Scenarios that need no fixture tools: lifecycle, transport security, tool listing.
-# (server-stateless calls diagnostic fixture tools such as test_missing_capability, so it runs
-# against the fixture server only.)
+# The scenarios call the suite's fixtures by name (test_simple_text, ...); the host names plugin
+# items `<plugin>__<item>`. A copy of the suite's bundle next to the original (so that its imports
+# resolve) has exactly these names replaced by the conformance plugin's MCP names; nothing else
+# changes. Every name must be found, or the mapping is stale and the run stops.
+SUITE_DIST="$NODE_BIN/../@modelcontextprotocol/conformance/dist"
+python3 - "$SUITE_DIST/index.js" "$SUITE_DIST/index.ibkr-host.js" <<'PY'
+import re, sys
+src, dst = sys.argv[1:]
+names = {  # suite fixture name -> MCP name in plugins/tests-conformance
+    "test_simple_text": "conformance__simple_text",
+    "test_error_handling": "conformance__error_handling",
+    "test_tool_with_progress": "conformance__tool_with_progress",
+    "test_elicitation": "conformance__elicitation",
+    "json_schema_2020_12_tool": "conformance__json_schema_2020_12_tool",
+    "test_simple_prompt": "conformance__simple_prompt",
+    "test_prompt_with_arguments": "conformance__prompt_with_arguments",
+}
+s = open(src).read()
+for fixture, host in names.items():
+    s, n = re.subn(r"(?<![A-Za-z0-9_])" + fixture + r"(?![A-Za-z0-9_])", host, s)
+    if n == 0:
+        sys.exit(f"fixture name {fixture} not found in {src}: update the mapping")
+open(dst, "w").write(s)
+PY
+host_conformance() { node "$SUITE_DIST/index.ibkr-host.js" "$@"; }
+
+# Every server scenario that applies to the host, per protocol era (tests/conformance/README.md
+# lists the others with the reason). Fixture-free: lifecycle, transport, listing; with the
+# conformance plugin: tool results, errors, progress, elicitation, schemas, prompts, completion.
 host_scenarios=(
   "2025-11-25 server-initialize"
+  "2025-11-25 server-session-lifecycle"
   "2025-11-25 ping"
+  "2025-11-25 logging-set-level"
   "2025-11-25 tools-list"
+  "2025-11-25 tools-call-simple-text"
+  "2025-11-25 tools-call-error"
+  "2025-11-25 tools-call-with-progress"
+  "2025-11-25 tools-call-elicitation"
+  "2025-11-25 json-schema-2020-12"
+  "2025-11-25 prompts-list"
+  "2025-11-25 prompts-get-simple"
+  "2025-11-25 prompts-get-with-args"
+  "2025-11-25 completion-complete"
+  "2025-11-25 server-sse-multiple-streams"
   "2025-11-25 dns-rebinding-protection"
   "2026-07-28 tools-list"
+  "2026-07-28 tools-call-simple-text"
+  "2026-07-28 tools-call-error"
+  "2026-07-28 tools-call-with-progress"
+  "2026-07-28 json-schema-2020-12"
+  "2026-07-28 prompts-list"
+  "2026-07-28 prompts-get-simple"
+  "2026-07-28 prompts-get-with-args"
+  "2026-07-28 completion-complete"
+  "2026-07-28 server-sse-multiple-streams"
   "2026-07-28 dns-rebinding-protection"
+  "2026-07-28 http-header-validation"
+  "2026-07-28 http-custom-header-server-validation"
 )
 for entry in "${host_scenarios[@]}"; do
   read -r rev scenario <<<"$entry"
   dir="$OUT/host-$rev/$scenario"
   rm -rf "$dir"
-  if conformance server --url "$HOST_URL" --scenario "$scenario" --spec-version "$rev" \
+  if host_conformance server --url "$HOST_URL" --scenario "$scenario" --spec-version "$rev" \
       --timeout "$TIMEOUT_MS" -o "$dir" >"$work/host-$scenario-$rev.log" 2>&1; then
     summarize "$dir" | sed "s/^  /  [$rev] /"
   else
     cat "$work/host-$scenario-$rev.log"
+    summarize "$dir" | sed "s/^  /  [$rev] /"
     fail "conformance $scenario ($rev) against ibkr-mcp"
   fi
 done

@@ -61,7 +61,7 @@ TWS_SIM_BIN="$BIN_DIR/tws-sim" IBKR_MCP_BIN="$BIN_DIR/ibkr-mcp" ./scripts/test-p
 
 step "MCP conformance suite, Inspector CLI, curl script"
 SKIP_BUILD=1 CONFORMANCE_SERVER_BIN="$BIN_DIR/conformance-server" IBKR_MCP_BIN="$BIN_DIR/ibkr-mcp" \
-  ./scripts/test-conformance.sh
+  PLUGINS_DIR="$PWD/target/plugins" ./scripts/test-conformance.sh
 
 end_step
 printf '\n== all tests passed\n'
