@@ -63,6 +63,34 @@ pub fn test_config() -> Config {
     cfg
 }
 
+/// The host-facing methods shared by [`TestEnv`] and [`SharedEnv`] (both hold `host: HostHandle`).
+macro_rules! host_env_methods {
+    () => {
+        pub fn mcp_url(&self) -> String {
+            self.host.mcp_url()
+        }
+
+        pub fn base_url(&self) -> String {
+            self.host.base_url()
+        }
+
+        /// Wait until the host's broker reports `connected`.
+        pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
+            wait_state(&self.host, ConnectionState::Connected, timeout).await
+        }
+
+        /// An rmcp client on a 2025-11-25 session (initialize handshake).
+        pub async fn client(&self) -> Result<Client> {
+            connect_client(&self.mcp_url(), None).await
+        }
+
+        /// An rmcp client with a bearer token.
+        pub async fn client_with_token(&self, token: &str) -> Result<Client> {
+            connect_client(&self.mcp_url(), Some(token)).await
+        }
+    };
+}
+
 /// A running simulator + host.
 pub struct TestEnv {
     pub sim: SimHandle,
@@ -90,28 +118,7 @@ impl TestEnv {
         Ok(env)
     }
 
-    pub fn mcp_url(&self) -> String {
-        self.host.mcp_url()
-    }
-
-    pub fn base_url(&self) -> String {
-        self.host.base_url()
-    }
-
-    /// Wait until the host's broker reports `connected`.
-    pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
-        wait_state(&self.host, ConnectionState::Connected, timeout).await
-    }
-
-    /// An rmcp client on a 2025-11-25 session (initialize handshake).
-    pub async fn client(&self) -> Result<Client> {
-        connect_client(&self.mcp_url(), None).await
-    }
-
-    /// An rmcp client with a bearer token.
-    pub async fn client_with_token(&self, token: &str) -> Result<Client> {
-        connect_client(&self.mcp_url(), Some(token)).await
-    }
+    host_env_methods!();
 
     /// Stop the host (disconnecting from TWS) and then the simulator.
     pub async fn shutdown(self) {
@@ -212,28 +219,7 @@ impl TestEnv {
 }
 
 impl SharedEnv {
-    pub fn mcp_url(&self) -> String {
-        self.host.mcp_url()
-    }
-
-    pub fn base_url(&self) -> String {
-        self.host.base_url()
-    }
-
-    /// Wait until the host's broker reports `connected`.
-    pub async fn wait_connected(&self, timeout: Duration) -> Result<()> {
-        wait_state(&self.host, ConnectionState::Connected, timeout).await
-    }
-
-    /// An rmcp client on a 2025-11-25 session (initialize handshake).
-    pub async fn client(&self) -> Result<Client> {
-        connect_client(&self.mcp_url(), None).await
-    }
-
-    /// An rmcp client with a bearer token.
-    pub async fn client_with_token(&self, token: &str) -> Result<Client> {
-        connect_client(&self.mcp_url(), Some(token)).await
-    }
+    host_env_methods!();
 
     /// Stop the host (disconnecting from TWS); the shared simulator keeps running.
     pub async fn shutdown(self) {
