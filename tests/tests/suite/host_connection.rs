@@ -156,22 +156,6 @@ async fn reconnects_after_gateway_drops_connection() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Poll the simulator until `cond` holds (deadline `within`).
-async fn wait_sim(
-    what: &str,
-    within: Duration,
-    mut cond: impl FnMut() -> bool,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        if Instant::now() > deadline {
-            anyhow::bail!("timed out after {within:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
-}
-
 #[tokio::test]
 async fn refused_connections_are_retried_with_backoff() -> anyhow::Result<()> {
     let env = TestEnv::start().await?;
@@ -204,7 +188,7 @@ async fn refused_connections_are_retried_with_backoff() -> anyhow::Result<()> {
     .await??;
 
     // While the gateway refuses, a call fails fast with "not connected" and names the retry.
-    wait_sim("two refused attempts", Duration::from_secs(10), || {
+    e2e::wait_until(Duration::from_secs(10), "two refused attempts", || {
         admin.stats().refused >= 2
     })
     .await?;
@@ -226,9 +210,9 @@ async fn refused_connections_are_retried_with_backoff() -> anyhow::Result<()> {
 
     // Count and time the attempts at the simulator.
     let n = expected.len() + 1;
-    wait_sim(
-        &format!("{n} refused attempts"),
+    e2e::wait_until(
         window + Duration::from_secs(10),
+        &format!("{n} refused attempts"),
         || admin.stats().refused >= n as u64,
     )
     .await?;

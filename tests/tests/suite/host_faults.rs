@@ -7,22 +7,6 @@ use std::time::{Duration, Instant};
 use e2e::{TestEnv, call, call_err};
 use serde_json::json;
 
-/// Poll until `cond` holds (deadline `within`).
-async fn wait_until(
-    what: &str,
-    within: Duration,
-    mut cond: impl FnMut() -> bool,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + within;
-    while !cond() {
-        if Instant::now() > deadline {
-            anyhow::bail!("timed out after {within:?} waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Ok(())
-}
-
 #[tokio::test]
 async fn latency_above_the_request_timeout_is_a_timeout_error() -> anyhow::Result<()> {
     let timeout = Duration::from_millis(1_000);
@@ -69,9 +53,9 @@ async fn latency_above_the_request_timeout_is_a_timeout_error() -> anyhow::Resul
     // The gateway still handles the delayed placeOrder: the order is live there although the
     // caller was told it timed out (see the report on issue 8: the host does not reconcile).
     admin.set_latency(Duration::ZERO);
-    wait_until(
-        "the delayed order at the gateway",
+    e2e::wait_until(
         Duration::from_secs(15),
+        "the delayed order at the gateway",
         || !admin.orders().is_empty(),
     )
     .await?;
